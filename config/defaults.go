@@ -1,0 +1,51 @@
+package config
+
+import "time"
+
+// DefaultRedisURL is revocation.redis.url when neither it nor
+// revocation.redis.addrs is set.
+const DefaultRedisURL = "redis://127.0.0.1:6379/0"
+
+// Default returns the configuration used for every key that neither the
+// file nor the environment sets. It is not valid on its own: upstream.url,
+// a JWT key source and an admin token have no defaults.
+func Default() Config {
+	return Config{
+		Listen: ":8080",
+		Upstream: Upstream{
+			Timeout:             30 * time.Second,
+			MaxIdleConnsPerHost: 256,
+		},
+		JWT: JWT{
+			JWKSRefresh:            5 * time.Minute,
+			JWKSUnknownKidCooldown: 30 * time.Second,
+			Algorithms:             []string{"RS256"},
+			Leeway:                 30 * time.Second,
+			SubjectClaim:           "sub",
+			Lookup:                 []string{"header:Authorization:Bearer"},
+			ForwardHeaders:         map[string]string{"X-Revgate-Subject": "sub"},
+		},
+		Revocation: Revocation{
+			Store: StoreRedis,
+			Redis: Redis{
+				URL:       DefaultRedisURL,
+				KeyPrefix: "revgate:",
+			},
+			OnStoreError:     OnStoreErrorClosed,
+			MaxTokenLifetime: 24 * time.Hour,
+			LookupTimeout:    250 * time.Millisecond,
+		},
+		Logout: Logout{Path: "/auth/logout"},
+		Admin:  Admin{Listen: "127.0.0.1:9090"},
+		Log:    Log{Level: "info", Format: LogFormatJSON},
+		Server: Server{
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       60 * time.Second,
+			WriteTimeout:      0,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+			DrainDelay:        5 * time.Second,
+			ShutdownTimeout:   25 * time.Second,
+		},
+	}
+}

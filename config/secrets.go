@@ -1,0 +1,69 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+)
+
+// secret is a value that may be given inline or as a file.
+type secret struct {
+	key, fileKey string  // "jwt.hmac_secret", "jwt.hmac_secret_file"
+	inline       *string // the inline field, filled from the file
+	file         string
+}
+
+// secrets lists every secret of c.
+func (c *Config) secrets() []secret {
+	s := []secret{
+		{"jwt.hmac_secret", "jwt.hmac_secret_file", &c.JWT.HMACSecret, c.JWT.HMACSecretFile},
+		{"revocation.redis.password", "revocation.redis.password_file", &c.Revocation.Redis.Password, c.Revocation.Redis.PasswordFile},
+	}
+	for i := range c.Admin.Tokens {
+		t := &c.Admin.Tokens[i]
+		key := fmt.Sprintf("admin.tokens[%d].token", i)
+		s = append(s, secret{key, key + "_file", &t.Token, t.TokenFile})
+	}
+	return s
+}
+
+// readSecretFiles fills every inline secret from its *_file.
+func readSecretFiles(c *Config, ps *problems) {
+	for _, s := range c.secrets() {
+		if s.file == "" {
+			continue
+		}
+		if *s.inline != "" {
+			ps.add(s.key, "set either %s or %s, not both", s.key, s.fileKey)
+			continue
+		}
+		v, err := readSecretFile(s.file)
+		if err != nil {
+			ps.add(s.fileKey, "%v", err)
+			continue
+		}
+		*s.inline = v
+	}
+}
+
+// readSecretFile returns the file's content without trailing whitespace
+// (the newline editors and `echo` add). Its errors name the file, never
+// what it holds.
+func readSecretFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		reason := err
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			reason = pe.Err
+		}
+		return "", fmt.Errorf("cannot read %q: %v", path, reason)
+	}
+	v := strings.TrimRight(string(b), " \t\r\n")
+	if v == "" {
+		return "", fmt.Errorf("%q is empty", path)
+	}
+	return v, nil
+}

@@ -1,0 +1,464 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/textproto"
+	"net/url"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// algorithms lists the JWS algorithms jwt.algorithms may allow.
+var algorithms = []string{
+	"HS256", "HS384", "HS512",
+	"RS256", "RS384", "RS512",
+	"PS256", "PS384", "PS512",
+	"ES256", "ES384", "ES512",
+	"EdDSA",
+}
+
+// hmacKeyBytes is the shortest secret each HMAC algorithm accepts: the size
+// of its hash (RFC 7518 section 3.2).
+var hmacKeyBytes = map[string]int{"HS256": 32, "HS384": 48, "HS512": 64}
+
+// reservedHeaders are set by the proxy itself; a claim must not replace
+// them.
+var reservedHeaders = []string{
+	"Connection", "Content-Length", "Forwarded", "Host", "Keep-Alive",
+	"Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection", "Te",
+	"Trailer", "Transfer-Encoding", "Upgrade",
+	"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto",
+}
+
+// Validate checks that c is complete and consistent, and reports every
+// problem at once as a *ValidationError, in config order. It reads no
+// files: key files are loaded, and reported on, by whoever uses them.
+func (c *Config) Validate() error {
+	var ps problems
+	checkAddr(&ps, "listen", c.Listen)
+	c.validateUpstream(&ps)
+	c.validateRoutes(&ps)
+	c.validateJWT(&ps)
+	c.validateRevocation(&ps)
+	if p := c.Logout.Path; p != "" {
+		checkPath(&ps, "logout.path", p)
+	}
+	c.validateAdmin(&ps)
+	oneOf(&ps, "log.level", c.Log.Level, "debug", "info", "warn", "error")
+	oneOf(&ps, "log.format", c.Log.Format, LogFormatJSON, LogFormatText)
+	c.validateServer(&ps)
+	for _, s := range c.secrets() {
+		if s.file != "" && *s.inline == "" {
+			ps.add(s.fileKey, "was not read: Load reads it into %s", s.key)
+		}
+	}
+	return ps.err()
+}
+
+func (c *Config) validateUpstream(ps *problems) {
+	if c.Upstream.URL == "" {
+		ps.add("upstream.url", "is required: the http:// or https:// URL of the API behind revgate")
+	} else if u, err := parseURL(c.Upstream.URL); err != nil {
+		ps.add("upstream.url", "expected an http:// or https:// URL: %v", err)
+	} else {
+		switch {
+		case u.Scheme != "http" && u.Scheme != "https":
+			ps.add("upstream.url", "expected an http:// or https:// URL, got scheme %q", u.Scheme)
+		case u.Host == "":
+			ps.add("upstream.url", "needs a host")
+		case u.User != nil:
+			ps.add("upstream.url", "must not contain credentials: they would not be sent")
+		}
+	}
+	positive(ps, "upstream.timeout", c.Upstream.Timeout)
+	if c.Upstream.MaxIdleConnsPerHost <= 0 {
+		ps.add("upstream.max_idle_conns_per_host", "must be greater than 0")
+	}
+}
+
+func (c *Config) validateRoutes(ps *problems) {
+	seen := make(map[string]int)
+	for i, r := range c.Routes {
+		key := fmt.Sprintf("routes[%d]", i)
+		if r.Prefix == "" {
+			ps.add(key+".prefix", "is required")
+		} else {
+			checkPath(ps, key+".prefix", r.Prefix)
+			if j, dup := seen[r.Prefix]; dup {
+				ps.add(key+".prefix", "%q is already routes[%d].prefix", r.Prefix, j)
+			} else {
+				seen[r.Prefix] = i
+			}
+		}
+		if r.Auth != "" {
+			oneOf(ps, key+".auth", r.Auth, AuthNone, AuthRequired, AuthRefresh)
+		}
+	}
+}
+
+func (c *Config) validateJWT(ps *problems) {
+	j := &c.JWT
+	secretKey := "jwt.hmac_secret"
+	if j.HMACSecretFile != "" {
+		secretKey = "jwt.hmac_secret_file"
+	}
+	hasSecret := j.HMACSecret != "" || j.HMACSecretFile != ""
+	if j.JWKSURL == "" && j.JWKSFile == "" && len(j.PublicKeyFiles) == 0 && !hasSecret {
+		ps.add("jwt", "needs a key source: jwks_url, jwks_file, public_key_files or hmac_secret (or hmac_secret_file)")
+	}
+	if j.JWKSURL != "" {
+		checkJWKSURL(ps, j.JWKSURL)
+	}
+	positive(ps, "jwt.jwks_refresh", j.JWKSRefresh)
+	positive(ps, "jwt.jwks_unknown_kid_cooldown", j.JWKSUnknownKidCooldown)
+	for i, f := range j.PublicKeyFiles {
+		if f == "" {
+			ps.add(fmt.Sprintf("jwt.public_key_files[%d]", i), "must not be empty")
+		}
+	}
+
+	if len(j.Algorithms) == 0 {
+		ps.add("jwt.algorithms", "needs at least one algorithm (for example RS256)")
+	}
+	var hmacAlgs []string
+	minSecret, minFor := 32, "HS256"
+	for i, alg := range j.Algorithms {
+		key := fmt.Sprintf("jwt.algorithms[%d]", i)
+		switch {
+		case strings.EqualFold(alg, "none"):
+			ps.add(key, `"none" is never allowed: it would accept unsigned tokens`)
+		case !slices.Contains(algorithms, alg):
+			ps.add(key, "unknown algorithm %q (expected one of %s)", alg, strings.Join(algorithms, ", "))
+		case hmacKeyBytes[alg] > 0:
+			hmacAlgs = append(hmacAlgs, alg)
+			if hmacKeyBytes[alg] > minSecret {
+				minSecret, minFor = hmacKeyBytes[alg], alg
+			}
+		}
+	}
+	switch {
+	case len(hmacAlgs) > 0 && !hasSecret:
+		ps.add("jwt.algorithms", "%s needs jwt.hmac_secret or jwt.hmac_secret_file", strings.Join(hmacAlgs, ", "))
+	case len(hmacAlgs) == 0 && hasSecret:
+		ps.add(secretKey, "is set, but jwt.algorithms allows none of HS256, HS384, HS512: add one, or remove the secret")
+	}
+	if j.HMACSecret != "" && len(j.HMACSecret) < minSecret {
+		ps.add(secretKey, "must be at least %d bytes for %s: a shorter secret can be brute-forced offline from any one token", minSecret, minFor)
+	}
+
+	for i, s := range j.Issuer {
+		if s == "" {
+			ps.add(fmt.Sprintf("jwt.issuer[%d]", i), "must not be empty")
+		}
+	}
+	for i, s := range j.Audience {
+		if s == "" {
+			ps.add(fmt.Sprintf("jwt.audience[%d]", i), "must not be empty")
+		}
+	}
+	if j.Leeway < 0 {
+		ps.add("jwt.leeway", "must not be negative")
+	}
+	if j.SubjectClaim == "" {
+		ps.add("jwt.subject_claim", `is required (for example "sub")`)
+	}
+	checkClaims(ps, "jwt.required_claims", j.RequiredClaims)
+	checkClaims(ps, "jwt.refresh_required_claims", j.RefreshRequiredClaims)
+
+	if len(j.Lookup) == 0 {
+		ps.add("jwt.lookup", `needs at least one entry (for example "header:Authorization:Bearer")`)
+	}
+	for i, l := range j.Lookup {
+		if _, err := ParseLookup(l); err != nil {
+			ps.add(fmt.Sprintf("jwt.lookup[%d]", i), "%v", err)
+		}
+	}
+
+	canonical := make(map[string]string)
+	for _, h := range sortedKeys(j.ForwardHeaders) {
+		key := fmt.Sprintf("jwt.forward_headers[%s]", h)
+		ch := textproto.CanonicalMIMEHeaderKey(h)
+		switch {
+		case !isToken(h):
+			ps.add(key, "%q is not a valid HTTP header name", h)
+		case slices.Contains(reservedHeaders, ch):
+			ps.add(key, "%s is set by the proxy and cannot carry a claim", ch)
+		case canonical[ch] != "":
+			ps.add(key, "is the same header as %q (header names are case-insensitive)", canonical[ch])
+		}
+		canonical[ch] = h
+		if j.ForwardHeaders[h] == "" {
+			ps.add(key, "needs a claim name")
+		}
+	}
+}
+
+func checkJWKSURL(ps *problems, raw string) {
+	const key = "jwt.jwks_url"
+	u, err := parseURL(raw)
+	if err != nil {
+		ps.add(key, "expected an https:// URL: %v", err)
+		return
+	}
+	switch {
+	case u.Scheme != "https" && u.Scheme != "http":
+		ps.add(key, "expected an https:// URL, got scheme %q", u.Scheme)
+	case u.Hostname() == "":
+		ps.add(key, "needs a host")
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		ps.add(key, "must be https:// (http:// is allowed only for a loopback host such as 127.0.0.1 or localhost): keys fetched in the clear can be replaced")
+	}
+}
+
+func checkClaims(ps *problems, key string, claims map[string]any) {
+	for _, name := range sortedKeys(claims) {
+		if name == "" {
+			ps.add(key, "a claim name must not be empty")
+			continue
+		}
+		if claims[name] == nil {
+			ps.add(fmt.Sprintf("%s[%s]", key, name), "needs a value")
+		}
+	}
+}
+
+func (c *Config) validateRevocation(ps *problems) {
+	r := &c.Revocation
+	oneOf(ps, "revocation.store", r.Store, StoreRedis, StoreMemory)
+	if r.Store == StoreRedis {
+		r.Redis.validate(ps)
+	}
+	oneOf(ps, "revocation.on_store_error", r.OnStoreError, OnStoreErrorClosed, OnStoreErrorOpen)
+	positive(ps, "revocation.max_token_lifetime", r.MaxTokenLifetime)
+	positive(ps, "revocation.lookup_timeout", r.LookupTimeout)
+}
+
+func (r *Redis) validate(ps *problems) {
+	const base = "revocation.redis"
+	switch {
+	case r.URL != "" && len(r.Addrs) > 0:
+		ps.add(base, "set either url (standalone) or addrs (Sentinel or Cluster), not both")
+	case r.URL == "" && len(r.Addrs) == 0:
+		ps.add(base, "needs url (standalone) or addrs (Sentinel or Cluster)")
+	}
+	tlsByURL := false
+	if r.URL != "" {
+		if u, err := parseURL(r.URL); err != nil {
+			ps.add(base+".url", "expected a redis:// or rediss:// URL: %v", err)
+		} else {
+			tlsByURL = u.Scheme == "rediss"
+			db := strings.TrimPrefix(u.Path, "/")
+			switch {
+			case u.Scheme != "redis" && u.Scheme != "rediss":
+				ps.add(base+".url", "expected a redis:// or rediss:// URL, got scheme %q", u.Scheme)
+			case u.Host == "":
+				ps.add(base+".url", "needs a host")
+			case db != "" && !isNonNegativeInt(db):
+				ps.add(base+".url", "the path must be a database number like /0")
+			}
+			if _, ok := u.User.Password(); ok && r.Password != "" {
+				ps.add(base+".password", "is also set in revocation.redis.url: set it in one place")
+			}
+			if r.TLS && !tlsByURL {
+				ps.add(base+".tls", "contradicts the redis:// url: use a rediss:// url for TLS")
+			}
+			if r.DB != 0 {
+				ps.add(base+".db", "applies to addrs only: put the database in the url's path (/%d)", r.DB)
+			}
+		}
+	}
+	for i, a := range r.Addrs {
+		if _, _, err := net.SplitHostPort(a); err != nil || a == "" {
+			ps.add(fmt.Sprintf("%s.addrs[%d]", base, i), "expected host:port, got %q", a)
+		}
+	}
+	if r.MasterName != "" && len(r.Addrs) == 0 {
+		ps.add(base+".master_name", "needs revocation.redis.addrs (the Sentinel addresses)")
+	}
+	if r.Cluster {
+		if len(r.Addrs) == 0 {
+			ps.add(base+".cluster", "needs revocation.redis.addrs (the cluster's seed addresses)")
+		}
+		if r.MasterName != "" {
+			ps.add(base+".cluster", "cannot be combined with master_name (Sentinel)")
+		}
+	}
+	switch {
+	case r.DB < 0:
+		ps.add(base+".db", "must not be negative")
+	case r.DB != 0 && r.Cluster:
+		ps.add(base+".db", "must be 0 with cluster: Redis Cluster has only database 0")
+	}
+	if r.CAFile != "" && !r.TLS && !tlsByURL {
+		ps.add(base+".ca_file", "needs revocation.redis.tls: true or a rediss:// url")
+	}
+}
+
+func (c *Config) validateAdmin(ps *problems) {
+	a := &c.Admin
+	checkAddr(ps, "admin.listen", a.Listen)
+	// Port 0 asks for any free port, so two such addresses never clash.
+	if a.Listen != "" && a.Listen == c.Listen && !strings.HasSuffix(a.Listen, ":0") {
+		ps.add("admin.listen", "must differ from listen")
+	}
+	names := make(map[string]int)
+	tokens := make(map[string]int)
+	for i, t := range a.Tokens {
+		key := fmt.Sprintf("admin.tokens[%d]", i)
+		if t.Name == "" {
+			ps.add(key+".name", "is required: it names the caller in the audit log")
+		} else if j, dup := names[t.Name]; dup {
+			ps.add(key+".name", "%q is already admin.tokens[%d].name", t.Name, j)
+		} else {
+			names[t.Name] = i
+		}
+		tokenKey := key + ".token"
+		if t.TokenFile != "" {
+			tokenKey += "_file"
+		}
+		switch {
+		case t.Token == "" && t.TokenFile == "":
+			ps.add(key, "needs token or token_file")
+		case t.Token == "":
+			// not read: reported with the other secrets
+		case len(t.Token) < 16:
+			ps.add(tokenKey, "must be at least 16 characters: a short token can be guessed")
+		default:
+			if j, dup := tokens[t.Token]; dup {
+				ps.add(tokenKey, "is the same token as admin.tokens[%d]: the audit log could not tell them apart", j)
+			} else {
+				tokens[t.Token] = i
+			}
+		}
+	}
+	switch {
+	case len(a.Tokens) == 0 && !a.InsecureNoAuth:
+		ps.add("admin.tokens", "needs at least one token (admin.insecure_no_auth: true is for the demo only)")
+	case len(a.Tokens) > 0 && a.InsecureNoAuth:
+		ps.add("admin.insecure_no_auth", "cannot be combined with admin.tokens: remove one")
+	}
+	if a.InsecureNoAuth {
+		if host, _, err := net.SplitHostPort(a.Listen); err == nil && !isLoopback(host) {
+			ps.add("admin.insecure_no_auth", "needs a loopback admin.listen such as 127.0.0.1:9090: anyone who can reach an unauthenticated admin API can un-revoke tokens")
+		}
+	}
+}
+
+func (c *Config) validateServer(ps *problems) {
+	s := &c.Server
+	if s.ReadHeaderTimeout <= 0 {
+		ps.add("server.read_header_timeout", "must be greater than 0: without it a slow client can hold a connection forever")
+	}
+	nonNegative(ps, "server.read_timeout", s.ReadTimeout)
+	nonNegative(ps, "server.write_timeout", s.WriteTimeout)
+	nonNegative(ps, "server.idle_timeout", s.IdleTimeout)
+	if s.MaxHeaderBytes <= 0 {
+		ps.add("server.max_header_bytes", "must be greater than 0")
+	}
+	nonNegative(ps, "server.drain_delay", s.DrainDelay)
+	positive(ps, "server.shutdown_timeout", s.ShutdownTimeout)
+}
+
+func positive(ps *problems, key string, d time.Duration) {
+	if d <= 0 {
+		ps.add(key, "must be greater than 0")
+	}
+}
+
+func nonNegative(ps *problems, key string, d time.Duration) {
+	if d < 0 {
+		ps.add(key, "must not be negative")
+	}
+}
+
+func oneOf(ps *problems, key, v string, allowed ...string) {
+	if slices.Contains(allowed, v) {
+		return
+	}
+	list := strings.Join(allowed[:len(allowed)-1], ", ") + " or " + allowed[len(allowed)-1]
+	ps.add(key, "expected %s, got %q", list, v)
+}
+
+func checkAddr(ps *problems, key, addr string) {
+	if addr == "" {
+		ps.add(key, "is required (host:port, like :8080)")
+		return
+	}
+	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+		ps.add(key, "expected host:port like :8080, got %q", addr)
+	}
+}
+
+// checkPath requires an absolute, clean path: the gateway matches cleaned
+// request paths, so "/api//x" or "/api/../x" would never match.
+func checkPath(ps *problems, key, p string) {
+	if !strings.HasPrefix(p, "/") {
+		ps.add(key, `must start with "/", got %q`, p)
+		return
+	}
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	if clean != p {
+		ps.add(key, "must be a clean path (no //, . or .. segments): %q would never match; use %q", p, clean)
+	}
+}
+
+// parseURL parses raw without echoing it in errors: a URL may hold a
+// password.
+func parseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, err
+	}
+	return u, nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func isNonNegativeInt(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 0
+}
+
+// isToken reports whether s is an RFC 9110 token, the syntax of a header
+// field name.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case strings.ContainsRune("!#$%&'*+-.^_`|~", r):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

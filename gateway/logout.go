@@ -1,0 +1,132 @@
+package gateway
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/revgate/revgate/revocation"
+)
+
+// logoutBody is the optional body of the self-service logout endpoint.
+type logoutBody struct {
+	Refresh string `json:"refresh"`
+	All     bool   `json:"all"`
+}
+
+// logoutResponse lists what was revoked: "access_token", "refresh_token",
+// "all_sessions".
+type logoutResponse struct {
+	Status  string   `json:"status"`
+	Revoked []string `json:"revoked"`
+}
+
+var (
+	errLogoutNoJTI           = errors.New("token has no jti claim, so it cannot be revoked alone; send {\"all\": true} to log out everywhere")
+	errLogoutRefreshNoJTI    = errors.New("refresh token has no jti claim, so it cannot be revoked alone")
+	errLogoutNoSubject       = errors.New("token has no subject, so all: true cannot apply")
+	errLogoutForeignRefresh  = errors.New("refresh token belongs to another subject")
+	errLogoutMethod          = errors.New("logout takes POST")
+	errLogoutInvalidRefresh  = errors.New("refresh token is not valid")
+	errLogoutStoreFailedHalf = errors.New("revocation store failed part way; retry the logout")
+)
+
+// serveLogout is the self-service logout endpoint: the caller revokes its own
+// token, optionally its refresh token, optionally every token of its subject.
+// Everything is checked before anything is written, so a bad request revokes
+// nothing. It is never forwarded upstream. It returns the request outcome.
+func (g *Gateway) serveLogout(w http.ResponseWriter, r *http.Request) string {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "invalid_request", Description: errLogoutMethod.Error()})
+		return OutcomeBadRequest
+	}
+	claims, err := g.authorizeAccess(r)
+	if err != nil {
+		if errors.Is(err, revocation.ErrUnavailable) {
+			g.metrics.storeErrors.WithLabelValues("check").Inc()
+		}
+		writeProxyError(w, err)
+		return outcome(err)
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		writeProxyError(w, err)
+		return OutcomeBadRequest
+	}
+	var req logoutBody
+	if len(body) > 0 {
+		if err := decodeJSON(body, &req); err != nil {
+			writeProxyError(w, err)
+			return OutcomeBadRequest
+		}
+	}
+
+	var refresh *Claims
+	if req.Refresh != "" {
+		refresh, err = g.verifier.Verify(r.Context(), req.Refresh, PurposeRefresh)
+		switch {
+		case err != nil:
+			return g.logoutRefused(w, http.StatusBadRequest, errLogoutInvalidRefresh)
+		case refresh.Subject != claims.Subject:
+			return g.logoutRefused(w, http.StatusForbidden, errLogoutForeignRefresh)
+		case refresh.JTI == "":
+			return g.logoutRefused(w, http.StatusBadRequest, errLogoutRefreshNoJTI)
+		}
+	}
+	if claims.JTI == "" && !req.All {
+		return g.logoutRefused(w, http.StatusBadRequest, errLogoutNoJTI)
+	}
+	if req.All && claims.Subject == "" {
+		return g.logoutRefused(w, http.StatusBadRequest, errLogoutNoSubject)
+	}
+
+	resp := logoutResponse{Status: "logged_out", Revoked: []string{}}
+	ctx := r.Context()
+	subject := slog.String("subject", claims.Subject)
+	if claims.JTI != "" {
+		if err := g.store.RevokeToken(ctx, claims.JTI, g.recordExpiry(claims)); err != nil {
+			return g.logoutStoreFailed(w, r, err, resp)
+		}
+		g.metrics.revocations.WithLabelValues("token", "logout").Inc()
+		g.auditEvent(r, "revoke_token", actorSelfService, subject, slog.String("jti", claims.JTI))
+		resp.Revoked = append(resp.Revoked, "access_token")
+	}
+	if refresh != nil {
+		if err := g.store.RevokeToken(ctx, refresh.JTI, g.recordExpiry(refresh)); err != nil {
+			return g.logoutStoreFailed(w, r, err, resp)
+		}
+		g.metrics.revocations.WithLabelValues("token", "logout").Inc()
+		g.auditEvent(r, "revoke_token", actorSelfService, subject, slog.String("jti", refresh.JTI))
+		resp.Revoked = append(resp.Revoked, "refresh_token")
+	}
+	if req.All {
+		mark, err := g.store.MarkSubject(ctx, claims.Subject, g.now(), g.markTTL)
+		if err != nil {
+			return g.logoutStoreFailed(w, r, err, resp)
+		}
+		g.metrics.revocations.WithLabelValues("subject", "logout").Inc()
+		g.auditEvent(r, "revoke_subject", actorSelfService, subject, slog.Time("revoked_before", mark.UTC()))
+		resp.Revoked = append(resp.Revoked, "all_sessions")
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return OutcomeAllowed
+}
+
+func (g *Gateway) logoutRefused(w http.ResponseWriter, status int, err error) string {
+	code := "invalid_request"
+	if status == http.StatusForbidden {
+		code = "forbidden"
+	}
+	writeJSON(w, status, errorBody{Error: code, Description: err.Error()})
+	return OutcomeBadRequest
+}
+
+// logoutStoreFailed answers a store failure during the writes. Each write is
+// idempotent, so the client retrying the same logout completes it.
+func (g *Gateway) logoutStoreFailed(w http.ResponseWriter, r *http.Request, err error, done logoutResponse) string {
+	g.metrics.storeErrors.WithLabelValues("revoke").Inc()
+	g.log.ErrorContext(r.Context(), "logout could not write to the revocation store", "error", err.Error(), "already_revoked", done.Revoked)
+	writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "revocation_unavailable", Description: errLogoutStoreFailedHalf.Error()})
+	return OutcomeStoreUnavailable
+}

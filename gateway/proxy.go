@@ -1,0 +1,181 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/textproto"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/revgate/revgate/config"
+)
+
+// forwardInfo carries what the pipeline decided to the proxy's Rewrite hook.
+type forwardInfo struct {
+	claims *Claims
+	// path is the cleaned path to forward when pathChanged.
+	path        string
+	pathChanged bool
+	// err records an upstream failure for the access log and metrics.
+	err error
+	// onResponse runs on the upstream's response before it is copied to the
+	// client (refresh reuse detection records used tokens here).
+	onResponse func(*http.Response) error
+}
+
+type forwardKey struct{}
+
+func forwardFrom(r *http.Request) *forwardInfo {
+	fi, _ := r.Context().Value(forwardKey{}).(*forwardInfo)
+	return fi
+}
+
+// claimHeader is one forward_headers entry.
+type claimHeader struct {
+	header string // canonical
+	claim  string
+}
+
+// newReverseProxy builds the one reverse proxy to the upstream. Everything
+// per request comes from the forwardInfo in the request's context.
+func newReverseProxy(up config.Upstream, jwtCfg config.JWT, logger *slog.Logger) (*httputil.ReverseProxy, error) {
+	target, err := url.Parse(up.URL)
+	if err != nil {
+		return nil, fmt.Errorf("upstream.url: %w", err)
+	}
+	var headers []claimHeader
+	for h, claim := range jwtCfg.ForwardHeaders {
+		headers = append(headers, claimHeader{header: textproto.CanonicalMIMEHeaderKey(h), claim: claim})
+	}
+	subjectClaim := jwtCfg.SubjectClaim
+	strip := up.StripAuthorization
+
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	transport.MaxIdleConns = 0 // no global cap: one upstream host
+	transport.MaxIdleConnsPerHost = up.MaxIdleConnsPerHost
+	transport.IdleConnTimeout = 90 * time.Second
+	transport.ResponseHeaderTimeout = up.Timeout
+	transport.Proxy = nil // never send upstream traffic through an environment proxy
+
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			fi := forwardFrom(pr.In)
+			if fi != nil && fi.pathChanged {
+				pr.Out.URL.Path = fi.path
+				pr.Out.URL.RawPath = ""
+			}
+			pr.SetURL(target)
+			pr.SetXForwarded()
+			// Client-sent copies of claim headers are always removed, on every
+			// route, so an upstream can trust them.
+			for _, ch := range headers {
+				pr.Out.Header.Del(ch.header)
+			}
+			if strip {
+				pr.Out.Header.Del("Authorization")
+			}
+			if fi == nil || fi.claims == nil {
+				return
+			}
+			for _, ch := range headers {
+				if v, ok := claimValue(fi.claims, ch.claim, subjectClaim); ok {
+					pr.Out.Header[ch.header] = []string{v}
+				}
+			}
+		},
+		Transport:  transport,
+		BufferPool: newBufferPool(),
+		ModifyResponse: func(resp *http.Response) error {
+			if fi := forwardFrom(resp.Request); fi != nil && fi.onResponse != nil {
+				return fi.onResponse(resp)
+			}
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			classified := classifyUpstreamError(r, err)
+			if fi := forwardFrom(r); fi != nil {
+				fi.err = classified
+			}
+			if classified != errClientGone {
+				logger.WarnContext(r.Context(), "upstream request failed", "error", err.Error(), "path", r.URL.Path)
+			}
+			writeProxyError(w, classified)
+		},
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}, nil
+}
+
+// claimValue renders a claim for an upstream header. The subject claim uses
+// its canonical form. Values that are not valid in a header (control
+// characters) are not forwarded at all.
+func claimValue(c *Claims, claim, subjectClaim string) (string, bool) {
+	var v string
+	switch claim {
+	case subjectClaim:
+		v = c.Subject
+	case "jti":
+		v = c.JTI
+	default:
+		if c.Token == nil {
+			return "", false
+		}
+		raw, ok := c.Token.Get(claim)
+		if !ok {
+			return "", false
+		}
+		v = formatClaim(raw)
+	}
+	if v == "" || !validHeaderValue(v) {
+		return "", false
+	}
+	return v, true
+}
+
+func formatClaim(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case bool:
+		return strconv.FormatBool(x)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case time.Time:
+		return strconv.FormatInt(x.Unix(), 10)
+	case []string:
+		if len(x) == 1 {
+			return x[0]
+		}
+	}
+	return fmt.Sprint(v)
+}
+
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// bufferPool reuses the proxy's copy buffers across requests.
+type bufferPool struct{ p sync.Pool }
+
+func newBufferPool() *bufferPool {
+	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}}
+}
+
+func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
+func (b *bufferPool) Put(v []byte) { b.p.Put(&v) }
+
+// withForward attaches fi to the request handed to the reverse proxy.
+func withForward(r *http.Request, fi *forwardInfo) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), forwardKey{}, fi))
+}

@@ -1,0 +1,99 @@
+package gateway
+
+import (
+	"errors"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/revgate/revgate/config"
+)
+
+// errEncodedSlash rejects paths whose meaning depends on whether the upstream
+// decodes %2F or %5C: the gateway could judge one path and the upstream
+// serve another.
+var errEncodedSlash = errors.New("encoded slash or backslash in path")
+
+// route is one entry of the routing table.
+type route struct {
+	prefix string
+	auth   string
+	// label names the route in metrics and logs: its prefix, never the raw
+	// request path, so label values stay bounded.
+	label string
+}
+
+// router picks the auth mode for a path: the longest matching prefix wins;
+// a path no route matches needs a token.
+type router struct {
+	routes   []route // longest prefix first
+	fallback route
+}
+
+func newRouter(rs []config.Route) *router {
+	rt := &router{fallback: route{prefix: "/", auth: config.AuthRequired, label: "default"}}
+	for _, r := range rs {
+		auth := r.Auth
+		if auth == "" {
+			auth = config.AuthRequired
+		}
+		rt.routes = append(rt.routes, route{prefix: r.Prefix, auth: auth, label: r.Prefix})
+	}
+	sort.SliceStable(rt.routes, func(i, j int) bool { return len(rt.routes[i].prefix) > len(rt.routes[j].prefix) })
+	return rt
+}
+
+// match returns the route for a cleaned path.
+func (rt *router) match(p string) route {
+	for _, r := range rt.routes {
+		if strings.HasPrefix(p, r.prefix) {
+			return r
+		}
+	}
+	return rt.fallback
+}
+
+// cleanPath returns the path the gateway judges and forwards: dot segments
+// and repeated slashes resolved, a trailing slash kept. changed reports that
+// it differs from the request's path, in which case the cleaned path is what
+// gets forwarded, so the upstream serves exactly the path that was judged.
+func cleanPath(p, rawPath string) (clean string, changed bool, err error) {
+	if rawPath != "" && containsEncodedSlash(rawPath) {
+		return "", false, errEncodedSlash
+	}
+	if p == "" {
+		return "/", true, nil
+	}
+	if !needsClean(p) {
+		return p, false, nil
+	}
+	c := path.Clean("/" + p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c, c != p, nil
+}
+
+// needsClean is a fast check for the common, already clean path.
+func needsClean(p string) bool {
+	if p[0] != '/' {
+		return true
+	}
+	return strings.Contains(p, "//") || strings.Contains(p, "/./") || strings.Contains(p, "/../") ||
+		strings.HasSuffix(p, "/.") || strings.HasSuffix(p, "/..")
+}
+
+func containsEncodedSlash(raw string) bool {
+	for i := 0; i+2 < len(raw); i++ {
+		if raw[i] != '%' {
+			continue
+		}
+		switch {
+		case raw[i+1] == '2' && (raw[i+2] == 'f' || raw[i+2] == 'F'):
+			return true
+		case raw[i+1] == '5' && (raw[i+2] == 'c' || raw[i+2] == 'C'):
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,235 @@
+package revocation_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/revgate/revgate/config"
+	"github.com/revgate/revgate/revocation"
+)
+
+// secret is the password in every client test; no error may contain it,
+// nor its distinctive tail.
+const (
+	secret     = "hunter2-Zq9Secret"
+	secretTail = "Zq9Secret"
+)
+
+func TestNewClientBuildsTheConfiguredClient(t *testing.T) {
+	ca := writeCA(t)
+	tests := []struct {
+		name  string
+		cfg   config.Redis
+		check func(t *testing.T, c redis.UniversalClient)
+	}{
+		{
+			name: "a redis url gives a plain client with the URL's address, database and credentials",
+			cfg:  config.Redis{URL: "redis://user:" + secret + "@cache.example:6380/3"},
+			check: func(t *testing.T, c redis.UniversalClient) {
+				o := plainOptions(t, c)
+				want := redis.Options{Addr: "cache.example:6380", DB: 3, Username: "user", Password: secret}
+				if o.Addr != want.Addr || o.DB != want.DB || o.Username != want.Username || o.Password != want.Password {
+					t.Errorf("options = addr %q db %d user %q, want %q %d %q (and the URL's password)", o.Addr, o.DB, o.Username, want.Addr, want.DB, want.Username)
+				}
+				if o.TLSConfig != nil {
+					t.Error("TLS is on for redis://")
+				}
+				wantTimeouts(t, o)
+			},
+		},
+		{
+			name: "username and password from the configuration override the URL's",
+			cfg:  config.Redis{URL: "redis://old:oldpass@cache.example:6379/0", Username: "svc", Password: secret},
+			check: func(t *testing.T, c redis.UniversalClient) {
+				o := plainOptions(t, c)
+				if o.Username != "svc" || o.Password != secret {
+					t.Errorf("username %q, password overridden = %v; want svc, true", o.Username, o.Password == secret)
+				}
+			},
+		},
+		{
+			name: "a rediss url turns TLS on, with the CA file as roots",
+			cfg:  config.Redis{URL: "rediss://cache.example:6380", CAFile: ca},
+			check: func(t *testing.T, c redis.UniversalClient) {
+				o := plainOptions(t, c)
+				if o.TLSConfig == nil || o.TLSConfig.RootCAs == nil || o.TLSConfig.ServerName != "cache.example" {
+					t.Fatalf("TLSConfig = %+v, want RootCAs set and ServerName cache.example", o.TLSConfig)
+				}
+				if o.TLSConfig.MinVersion < tls.VersionTLS12 {
+					t.Errorf("MinVersion = %x, want at least TLS 1.2", o.TLSConfig.MinVersion)
+				}
+			},
+		},
+		{
+			name: "tls: true turns TLS on for a redis url",
+			cfg:  config.Redis{URL: "redis://cache.example:6379", TLS: true},
+			check: func(t *testing.T, c redis.UniversalClient) {
+				if o := plainOptions(t, c); o.TLSConfig == nil {
+					t.Error("TLS is off")
+				}
+			},
+		},
+		{
+			name: "timeouts in the URL's query are kept",
+			cfg:  config.Redis{URL: "redis://cache.example:6379/0?dial_timeout=7s&read_timeout=3s"},
+			check: func(t *testing.T, c redis.UniversalClient) {
+				o := plainOptions(t, c)
+				if o.DialTimeout != 7*time.Second || o.ReadTimeout != 3*time.Second {
+					t.Errorf("dial %v read %v, want 7s 3s", o.DialTimeout, o.ReadTimeout)
+				}
+			},
+		},
+		{
+			name: "one address alone gives a plain client on the configured database",
+			cfg:  config.Redis{Addrs: []string{"10.0.0.1:6379"}, DB: 2, Password: secret, TLS: true},
+			check: func(t *testing.T, c redis.UniversalClient) {
+				o := plainOptions(t, c)
+				if o.Addr != "10.0.0.1:6379" || o.DB != 2 || o.Password != secret || o.TLSConfig == nil {
+					t.Errorf("options = addr %q db %d tls %v, want 10.0.0.1:6379 2 on, with the password", o.Addr, o.DB, o.TLSConfig != nil)
+				}
+				wantTimeouts(t, o)
+			},
+		},
+		{
+			name: "addresses with a master name give a Sentinel failover client",
+			cfg:  config.Redis{Addrs: []string{"s1:26379", "s2:26379"}, MasterName: "mymaster"},
+			check: func(t *testing.T, c redis.UniversalClient) {
+				if o := plainOptions(t, c); o.Addr != "FailoverClient" {
+					t.Errorf("Addr = %q, want go-redis's failover client", o.Addr)
+				}
+			},
+		},
+		{
+			name: "addresses with cluster give a cluster client",
+			cfg:  config.Redis{Addrs: []string{"n1:6379", "n2:6379"}, Cluster: true, Password: secret},
+			check: func(t *testing.T, c redis.UniversalClient) {
+				cc, ok := c.(*redis.ClusterClient)
+				if !ok {
+					t.Fatalf("client is a %T, want *redis.ClusterClient", c)
+				}
+				o := cc.Options()
+				if len(o.Addrs) != 2 || o.Password != secret || !o.ContextTimeoutEnabled {
+					t.Errorf("cluster options = addrs %v, context timeouts %v; want 2 addrs, the password, context timeouts on", o.Addrs, o.ContextTimeoutEnabled)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := revocation.NewClient(tt.cfg)
+			if err != nil {
+				t.Fatalf("NewClient: %v", err)
+			}
+			defer c.Close()
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestNewClientRejectsBadConfiguration(t *testing.T) {
+	notPEM := filepath.Join(t.TempDir(), "not.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		cfg     config.Redis
+		wantKey string // the configuration key the error must name
+	}{
+		{"no url and no addrs", config.Redis{Password: secret}, "revocation.redis"},
+		{"both url and addrs", config.Redis{URL: "redis://h:1", Addrs: []string{"h:1"}, Password: secret}, "revocation.redis"},
+		{"a url that does not parse, with the password in it", config.Redis{URL: "redis://user:" + secret + "@host:port/0"}, "revocation.redis.url"},
+		{"a url whose password has an unescaped '/'", config.Redis{URL: "redis://:ab/" + secret + "@host:6379/0"}, "revocation.redis.url"},
+		{"a url whose password has an unescaped '?'", config.Redis{URL: "redis://:12?" + secret + "@host:6379"}, "revocation.redis.url"},
+		{"a url whose password has an unescaped '#'", config.Redis{URL: "redis://:12#" + secret + "@host:6379"}, "revocation.redis.url"},
+		{"a url without a scheme", config.Redis{URL: secret + ":" + secret + "@host:6379"}, "revocation.redis.url"},
+		{"an http url", config.Redis{URL: "http://:" + secret + "@host:6379"}, "revocation.redis.url"},
+		{"a url with a bad database", config.Redis{URL: "redis://:" + secret + "@host:6379/x"}, "revocation.redis.url"},
+		{"a url with an unknown option", config.Redis{URL: "redis://:" + secret + "@host:6379/0?colour=blue"}, "revocation.redis.url"},
+		{"several addresses without a topology", config.Redis{Addrs: []string{"a:1", "b:1"}, Password: secret}, "revocation.redis.addrs"},
+		{"an address without a port", config.Redis{Addrs: []string{"a"}, Password: secret}, "revocation.redis.addrs[0]"},
+		{"sentinel and cluster at once", config.Redis{Addrs: []string{"a:1"}, MasterName: "m", Cluster: true, Password: secret}, "revocation.redis"},
+		{"a cluster with a database", config.Redis{Addrs: []string{"a:1"}, Cluster: true, DB: 1, Password: secret}, "revocation.redis.db"},
+		{"a CA file that does not exist", config.Redis{URL: "rediss://h:1", CAFile: "/nonexistent/ca.pem", Password: secret}, "revocation.redis.ca_file"},
+		{"a CA file that holds no certificate", config.Redis{Addrs: []string{"a:1"}, TLS: true, CAFile: notPEM, Password: secret}, "revocation.redis.ca_file"},
+		{"a CA file without TLS", config.Redis{URL: "redis://h:1", CAFile: notPEM, Password: secret}, "revocation.redis.ca_file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := revocation.NewClient(tt.cfg)
+			if err == nil {
+				c.Close()
+				t.Fatal("NewClient succeeded, want an error")
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, tt.wantKey+":") {
+				t.Errorf("error %q does not start with the key %q", msg, tt.wantKey)
+			}
+			if strings.Contains(msg, secretTail) {
+				t.Errorf("error %q contains (part of) the password", msg)
+			}
+		})
+	}
+}
+
+func plainOptions(t *testing.T, c redis.UniversalClient) *redis.Options {
+	t.Helper()
+	pc, ok := c.(*redis.Client)
+	if !ok {
+		t.Fatalf("client is a %T, want *redis.Client", c)
+	}
+	return pc.Options()
+}
+
+// wantTimeouts checks the defaults the gateway relies on: short socket
+// timeouts, and context deadlines honored (the per-request lookup
+// timeout).
+func wantTimeouts(t *testing.T, o *redis.Options) {
+	t.Helper()
+	if o.DialTimeout != 2*time.Second || o.ReadTimeout != time.Second || o.WriteTimeout != time.Second {
+		t.Errorf("timeouts dial %v read %v write %v, want 2s 1s 1s", o.DialTimeout, o.ReadTimeout, o.WriteTimeout)
+	}
+	if !o.ContextTimeoutEnabled {
+		t.Error("ContextTimeoutEnabled is off: context deadlines would not bound a lookup")
+	}
+}
+
+// writeCA writes a self-signed CA certificate and returns its file.
+func writeCA(t *testing.T) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "redistest CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}

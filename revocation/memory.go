@@ -1,0 +1,231 @@
+package revocation
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// minSweepInterval is the fewest writes between two sweeps of a Memory.
+const minSweepInterval = 1024
+
+// Memory is a Store held in process memory, for the demo and for a single
+// gateway instance: its state is neither shared nor kept across restarts.
+// It follows the same rules as Redis, record for record.
+//
+// Expired records read as absent at once. They are deleted when a write
+// touches them and by a sweep that runs after as many writes as there were
+// records at the last sweep (at least minSweepInterval), so memory stays
+// within about twice the live records without a background goroutine, at
+// an amortized constant cost per write.
+type Memory struct {
+	now func() time.Time
+
+	mu      sync.RWMutex
+	records map[memKey]record
+
+	writes    int // since the last sweep
+	nextSweep int // sweep when writes reaches this
+}
+
+// memKey names a record, as a Redis key does: kind is one of the key
+// layout's tags (tagToken, tagUsed, tagSubject, tagGlobal) and id the jti
+// or subject ("" for the global mark). No encoding is needed: a struct
+// key cannot collide.
+type memKey struct {
+	kind string
+	id   string
+}
+
+// record is one stored value with its expiry, both unix seconds. For a jti
+// the value is its expiry; for a mark, the mark.
+type record struct {
+	value     int64
+	expiresAt int64
+}
+
+// liveAt reports whether r exists and has not expired at now (unix seconds).
+// A record is dead from its expiry second on, as it is in Redis within the
+// same second.
+func (r record) liveAt(now int64) bool { return r.expiresAt > now }
+
+var _ Store = (*Memory)(nil)
+
+// NewMemory returns an empty in-memory store. now is its clock; nil means
+// time.Now.
+func NewMemory(now func() time.Time) *Memory {
+	if now == nil {
+		now = time.Now
+	}
+	return &Memory{
+		now:       now,
+		records:   make(map[memKey]record),
+		nextSweep: minSweepInterval,
+	}
+}
+
+func (m *Memory) unixNow() int64 { return m.now().Unix() }
+
+// Check implements Store.
+func (m *Memory) Check(_ context.Context, q Query) (State, error) {
+	now := m.unixNow()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var st State
+	if q.JTI != "" {
+		st.JTIRevoked = m.records[memKey{tagToken, q.JTI}].liveAt(now)
+		if q.Used {
+			st.JTIUsed = m.records[memKey{tagUsed, q.JTI}].liveAt(now)
+		}
+	}
+	if q.Subject != "" {
+		if r := m.records[memKey{tagSubject, q.Subject}]; r.liveAt(now) {
+			st.SubjectMark = unixTime(r.value)
+		}
+	}
+	if r := m.records[memKey{tagGlobal, ""}]; r.liveAt(now) {
+		st.GlobalMark = unixTime(r.value)
+	}
+	return st, nil
+}
+
+// RevokeToken implements Store. Revoking twice keeps the later expiry; an
+// expiry that has already passed records nothing.
+func (m *Memory) RevokeToken(_ context.Context, jti string, expiresAt time.Time) error {
+	exp := expiresAt.Unix()
+	m.forward(memKey{tagToken, jti}, record{value: exp, expiresAt: exp})
+	return nil
+}
+
+// GetToken implements Store.
+func (m *Memory) GetToken(_ context.Context, jti string) (TokenRevocation, error) {
+	r, ok := m.get(memKey{tagToken, jti})
+	if !ok {
+		return TokenRevocation{}, ErrNotFound
+	}
+	return TokenRevocation{JTI: jti, ExpiresAt: unixTime(r.expiresAt)}, nil
+}
+
+// UnrevokeToken implements Store.
+func (m *Memory) UnrevokeToken(_ context.Context, jti string) error {
+	m.delete(memKey{tagToken, jti})
+	return nil
+}
+
+// MarkSubject implements Store. When mark plus ttl has already passed,
+// nothing is stored (the mark could reject no unexpired token) but the
+// winning mark is still returned, as Redis does.
+func (m *Memory) MarkSubject(_ context.Context, subject string, mark time.Time, ttl time.Duration) (time.Time, error) {
+	return unixTime(m.forward(memKey{tagSubject, subject}, markRecord(mark, ttl))), nil
+}
+
+// GetSubject implements Store.
+func (m *Memory) GetSubject(_ context.Context, subject string) (time.Time, error) {
+	return m.getMark(memKey{tagSubject, subject})
+}
+
+// UnmarkSubject implements Store.
+func (m *Memory) UnmarkSubject(_ context.Context, subject string) error {
+	m.delete(memKey{tagSubject, subject})
+	return nil
+}
+
+// MarkGlobal implements Store, with MarkSubject's rules.
+func (m *Memory) MarkGlobal(_ context.Context, mark time.Time, ttl time.Duration) (time.Time, error) {
+	return unixTime(m.forward(memKey{tagGlobal, ""}, markRecord(mark, ttl))), nil
+}
+
+// GetGlobal implements Store.
+func (m *Memory) GetGlobal(_ context.Context) (time.Time, error) {
+	return m.getMark(memKey{tagGlobal, ""})
+}
+
+// UnmarkGlobal implements Store.
+func (m *Memory) UnmarkGlobal(_ context.Context) error {
+	m.delete(memKey{tagGlobal, ""})
+	return nil
+}
+
+// MarkUsed implements Store. Marking twice keeps the later expiry.
+func (m *Memory) MarkUsed(_ context.Context, jti string, expiresAt time.Time) error {
+	exp := expiresAt.Unix()
+	m.forward(memKey{tagUsed, jti}, record{value: exp, expiresAt: exp})
+	return nil
+}
+
+// Ping implements Store; memory always answers.
+func (m *Memory) Ping(context.Context) error { return nil }
+
+// Close implements Store; there is nothing to release.
+func (m *Memory) Close() error { return nil }
+
+// get returns the live record at k.
+func (m *Memory) get(k memKey) (record, bool) {
+	now := m.unixNow()
+	m.mu.RLock()
+	r := m.records[k]
+	m.mu.RUnlock()
+	return r, r.liveAt(now)
+}
+
+func (m *Memory) getMark(k memKey) (time.Time, error) {
+	r, ok := m.get(k)
+	if !ok {
+		return time.Time{}, ErrNotFound
+	}
+	return unixTime(r.value), nil
+}
+
+func (m *Memory) delete(k memKey) {
+	m.mu.Lock()
+	delete(m.records, k)
+	m.mu.Unlock()
+}
+
+// forward is the in-memory twin of the Redis forward script: it keeps the
+// stored record when it is live and its value is not earlier than r's,
+// otherwise stores r unless r has already expired. It returns the winning
+// value (r's, even when r was not worth storing).
+func (m *Memory) forward(k memKey, r record) int64 {
+	now := m.unixNow()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.noteWrite(now)
+	cur, ok := m.records[k]
+	switch {
+	case ok && cur.liveAt(now) && cur.value >= r.value:
+		return cur.value
+	case r.liveAt(now):
+		m.records[k] = r
+	case ok && !cur.liveAt(now):
+		delete(m.records, k) // lazy removal; a live earlier record stays, as in Redis
+	}
+	return r.value
+}
+
+// noteWrite counts a write and sweeps expired records when due. The caller
+// holds m.mu for writing.
+func (m *Memory) noteWrite(now int64) {
+	m.writes++
+	if m.writes < m.nextSweep {
+		return
+	}
+	for k, r := range m.records {
+		if !r.liveAt(now) {
+			delete(m.records, k)
+		}
+	}
+	m.writes = 0
+	m.nextSweep = max(minSweepInterval, len(m.records))
+}
+
+// markRecord is the record of a mark that lives ttl past the mark, both in
+// whole seconds.
+func markRecord(mark time.Time, ttl time.Duration) record {
+	v := mark.Unix()
+	return record{value: v, expiresAt: v + int64(ttl/time.Second)}
+}
+
+// unixTime is the UTC time of unix seconds s. UTC so that every store
+// returns the same, printable value.
+func unixTime(s int64) time.Time { return time.Unix(s, 0).UTC() }

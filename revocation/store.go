@@ -1,0 +1,82 @@
+package revocation
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrUnavailable wraps every failure to reach or use the backing store. The
+// gateway maps it to 503 (or forwards, with on_store_error: open).
+var ErrUnavailable = errors.New("revocation store unavailable")
+
+// ErrNotFound is returned by the Get* methods when nothing is recorded.
+var ErrNotFound = errors.New("revocation not found")
+
+// Query names what one request needs checked. Empty fields are not looked up
+// (the global mark always is).
+type Query struct {
+	// JTI is the token's jti; "" when the token has none.
+	JTI string
+	// Subject is the canonical subject; "" when the token has none.
+	Subject string
+	// Used asks, in the same round trip, whether JTI was recorded as a used
+	// refresh token (refresh reuse detection).
+	Used bool
+}
+
+// State is the answer to a Query. Zero times mean "no mark".
+type State struct {
+	JTIRevoked  bool
+	JTIUsed     bool
+	SubjectMark time.Time
+	GlobalMark  time.Time
+}
+
+// TokenRevocation is what is recorded for a revoked jti.
+type TokenRevocation struct {
+	JTI string
+	// ExpiresAt is when the record (and so the revocation) lapses.
+	ExpiresAt time.Time
+}
+
+// Store is revgate's revocation state. All times are whole seconds; stores
+// truncate. Every record has an expiry, so nothing ever needs flushing.
+// Implementations must be safe for concurrent use, and every method returns
+// an error wrapping ErrUnavailable when the backing store fails.
+type Store interface {
+	// Check answers a Query in at most one round trip.
+	Check(ctx context.Context, q Query) (State, error)
+
+	// RevokeToken records jti as revoked until expiresAt. Revoking an already
+	// revoked jti keeps the later expiry.
+	RevokeToken(ctx context.Context, jti string, expiresAt time.Time) error
+	// GetToken returns the record for jti or ErrNotFound.
+	GetToken(ctx context.Context, jti string) (TokenRevocation, error)
+	// UnrevokeToken deletes the record; deleting nothing is not an error.
+	UnrevokeToken(ctx context.Context, jti string) error
+
+	// MarkSubject moves the subject's revoked-before mark forward to mark,
+	// atomically even under concurrent writers: a later stored mark is kept,
+	// with its own expiry. When mark wins, the record expires ttl after mark
+	// (the caller passes max_token_lifetime + leeway). It returns the mark
+	// in force after the call.
+	MarkSubject(ctx context.Context, subject string, mark time.Time, ttl time.Duration) (time.Time, error)
+	// GetSubject returns the subject's mark or ErrNotFound.
+	GetSubject(ctx context.Context, subject string) (time.Time, error)
+	// UnmarkSubject deletes the subject's mark.
+	UnmarkSubject(ctx context.Context, subject string) error
+
+	// MarkGlobal, GetGlobal and UnmarkGlobal do the same for the global mark.
+	MarkGlobal(ctx context.Context, mark time.Time, ttl time.Duration) (time.Time, error)
+	GetGlobal(ctx context.Context) (time.Time, error)
+	UnmarkGlobal(ctx context.Context) error
+
+	// MarkUsed records jti as a used refresh token until expiresAt.
+	MarkUsed(ctx context.Context, jti string, expiresAt time.Time) error
+
+	// Ping checks the store answers.
+	Ping(ctx context.Context) error
+	// Close releases connections.
+	Close() error
+}
