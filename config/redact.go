@@ -18,12 +18,17 @@ const RedactedValue = "<redacted>"
 
 // Redacted returns a deep copy of c in which every secret that is set
 // reads RedactedValue: jwt.hmac_secret, revocation.redis.password,
-// admin.tokens[].token, and the password in any URL's user info. The
-// *_file paths are kept: they are not secret. Print this, never c.
+// admin.tokens[].token, and the password in any URL's user info. A secret
+// read from a *_file shows as that path only (the inline key stays empty),
+// so the printed configuration loads back as it was written. Print this,
+// never c.
 func (c *Config) Redacted() Config {
 	r := c.clone()
 	for _, s := range r.secrets() {
-		if *s.inline != "" {
+		switch {
+		case s.file != "":
+			*s.inline = ""
+		case *s.inline != "":
 			*s.inline = RedactedValue
 		}
 	}
