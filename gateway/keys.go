@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -463,6 +464,9 @@ func newRemoteJWKS(ctx context.Context, cfg VerifierConfig, log *slog.Logger, no
 	if cooldown <= 0 {
 		cooldown = defaultUnknownKidCooldown
 	}
+	if h := u.Hostname(); u.Scheme == "http" && h != "localhost" && !isLoopbackIP(h) {
+		log.Warn("jwt.jwks_url uses plain http: anyone on the network path can substitute signing keys", "url", u.Redacted())
+	}
 	r := &remoteJWKS{
 		url:      cfg.JWT.JWKSURL,
 		logURL:   u.Redacted(),
@@ -594,41 +598,57 @@ type jwksClient struct {
 }
 
 func (c *jwksClient) Get(u string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(c.ctx, http.MethodGet, u, nil)
+	// The deadline holds whatever client was configured; it ends when the
+	// body has been read or closed (jwx reads it after Get returns).
+	ctx, cancel := context.WithTimeout(c.ctx, jwksFetchTimeout)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
 	req.Header.Set("Accept", "application/jwk-set+json, application/json")
 	res, err := c.client.Do(req)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
 	if res.StatusCode != http.StatusOK {
 		// jwx would reject it without reading or closing the body.
 		_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 4<<10))
 		_ = res.Body.Close()
+		cancel()
 		return nil, fmt.Errorf("unexpected status %q", res.Status)
 	}
-	res.Body = &jwksBody{r: http.MaxBytesReader(nil, res.Body, maxJWKSBytes), c: res.Body}
+	res.Body = &jwksBody{r: http.MaxBytesReader(nil, res.Body, maxJWKSBytes), c: res.Body, cancel: cancel}
 	return res, nil
 }
 
 // jwksBody limits a JWKS response and closes it once read to the end or
 // failed: jwx reads the body but never closes it.
 type jwksBody struct {
-	r io.Reader
-	c io.Closer
+	r      io.Reader
+	c      io.Closer
+	cancel context.CancelFunc
 }
 
 func (b *jwksBody) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	if err != nil {
-		_ = b.c.Close()
+		_ = b.Close()
 	}
 	return n, err
 }
 
-func (b *jwksBody) Close() error { return b.c.Close() }
+func (b *jwksBody) Close() error {
+	err := b.c.Close()
+	b.cancel()
+	return err
+}
+
+func isLoopbackIP(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
 
 // httprcErrSink adapts a function to jwk.ErrSink.
 type httprcErrSink func(error)

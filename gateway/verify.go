@@ -40,7 +40,8 @@ type VerifierConfig struct {
 	// Logger receives key loading and JWKS refresh events; nil discards.
 	// Verify itself never logs.
 	Logger *slog.Logger
-	// HTTPClient fetches jwks_url; nil means a client with a 10s timeout.
+	// HTTPClient fetches jwks_url; nil means a clone of the default
+	// transport. Each fetch is bounded by 10s and 1 MiB whatever the client.
 	HTTPClient *http.Client
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -99,7 +100,6 @@ const (
 	slotAud
 	slotJti
 	slotSub
-	numRegisteredSlots
 )
 
 // requiredClaim is one entry of required_claims or refresh_required_claims.
@@ -248,8 +248,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string, p Purpose) (*Claims, 
 	}
 	b := []byte(raw) // the one copy: every part below is a view of it
 
-	var hbuf [256]byte
-	hdr, err := jwsBase64.AppendDecode(hbuf[:0], b[:dot1])
+	hdr, err := jwsBase64.AppendDecode(make([]byte, 0, jwsBase64.DecodedLen(dot1)), b[:dot1])
 	if err != nil {
 		return nil, malformed("token header malformed")
 	}
@@ -370,7 +369,7 @@ func (v *Verifier) claims(payload []byte, p Purpose) (*Claims, error) {
 			continue
 		}
 		// RFC 7519 §4 allows rejecting duplicates; accepting them would let
-		// this check and jwx's last-wins decoding see different values.
+		// these checks and the Token (last wins, as in jwx) disagree.
 		if vals[s] != nil {
 			return nil, malformed(fmt.Sprintf("duplicate claim %q", v.claimNames[s]))
 		}
@@ -440,19 +439,86 @@ func (v *Verifier) claims(payload []byte, p Purpose) (*Claims, error) {
 		}
 	}
 
-	// jwx decodes the same bytes for forward_headers. The payload is
-	// already known to be valid JSON, so call UnmarshalJSON directly rather
-	// than json.Unmarshal, which would validate it a third time.
-	tok := jwt.New()
-	u, ok := tok.(json.Unmarshaler)
-	if !ok {
-		return nil, malformed("token claims malformed")
-	}
-	if err := u.UnmarshalJSON(payload); err != nil {
+	tok, err := v.buildToken(payload, vals, c)
+	if err != nil {
 		return nil, malformed("token claims malformed")
 	}
 	c.Token = tok
 	return c, nil
+}
+
+// buildToken fills a jwt.Token for forward_headers from the members already
+// found, decoding each value once. It gives what jwt.Parse would: strings,
+// []string aud, time.Time dates, and encoding/json's types for other claims
+// (float64 numbers). jwx's own decoder streams through json.Decoder.Token
+// and costs several times the rest of Verify. Like jwx, a duplicated
+// private claim keeps its last value (registered and configured claims
+// cannot be duplicated: claims refused them).
+func (v *Verifier) buildToken(payload []byte, vals [][]byte, c *Claims) (jwt.Token, error) {
+	tok := jwt.New()
+	set := tok.Set
+	it := objectIter{b: payload}
+	it.open()
+	for {
+		key, val, ok := it.next()
+		if !ok {
+			return tok, nil
+		}
+		var err error
+		switch s := v.findSlot(key); s {
+		case slotExp:
+			err = set(jwt.ExpirationKey, c.ExpiresAt)
+		case slotIat:
+			err = set(jwt.IssuedAtKey, c.IssuedAt)
+		case slotNbf:
+			t, _, _ := numericDate(vals[slotNbf], "nbf")
+			err = set(jwt.NotBeforeKey, t)
+		case slotJti:
+			err = set(jwt.JwtIDKey, c.JTI)
+		case slotIss, slotSub:
+			err = set(v.claimNames[s], unquote(val))
+		case slotAud:
+			var aud []string
+			if val[0] == '"' {
+				aud = []string{unquote(val)}
+			} else {
+				ai := arrayIter{b: val}
+				ai.open()
+				for e, ok := ai.next(); ok; e, ok = ai.next() {
+					aud = append(aud, unquote(e))
+				}
+			}
+			err = set(jwt.AudienceKey, aud)
+		default:
+			var x any
+			if x, err = decodeValue(val); err == nil {
+				err = set(unquote(key), x)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// decodeValue decodes a JSON value as json.Unmarshal into an any would,
+// without its machinery for the scalar cases.
+func decodeValue(val []byte) (any, error) {
+	switch val[0] {
+	case '"':
+		return unquote(val), nil
+	case 't':
+		return true, nil
+	case 'f':
+		return false, nil
+	case 'n':
+		return nil, nil
+	case '{', '[':
+		var x any
+		err := json.Unmarshal(val, &x)
+		return x, err
+	}
+	return strconv.ParseFloat(string(val), 64)
 }
 
 // checkTimes applies exp, nbf, iat and the lifetime bound, with leeway.

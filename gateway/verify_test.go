@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -33,6 +34,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
+	"github.com/lestrrat-go/jwx/v2/jwt"
 
 	"github.com/revgate/revgate/config"
 )
@@ -620,6 +622,7 @@ func TestVerifierConfigErrorsNameTheKeyAndHideSecrets(t *testing.T) {
 		{"alg none is refused", config.JWT{PublicKeyFiles: []string{good}, Algorithms: []string{"RS256", "none"}}, `jwt.algorithms[1]: "none" is never allowed`},
 		{"an unknown algorithm is refused", config.JWT{PublicKeyFiles: []string{good}, Algorithms: []string{"RS257"}}, `jwt.algorithms[0]: unsupported algorithm "RS257"`},
 		{"a JWKS file with a private key is refused", config.JWT{JWKSFile: vtWrite(t, "p.json", vtJWKS(t, vtJWK(t, k.rsaA, "priv", "RS256")))}, `jwt.jwks_file: keys[0] (kid "priv"): is a private key`},
+		{"a JWKS key whose alg does not fit its type is refused", config.JWT{JWKSFile: vtWrite(t, "mix.json", vtJWKS(t, vtJWK(t, &k.ec.PublicKey, "ec", "RS256")))}, `jwt.jwks_file: keys[0] (kid "ec"): alg RS256 does not fit EC P-256 keys`},
 		{"a JWKS file that is not JSON is refused", config.JWT{JWKSFile: vtWrite(t, "bad.json", []byte("nope"))}, "jwt.jwks_file: not a valid JWKS"},
 		{"a JWKS file with no usable key is refused", config.JWT{JWKSFile: vtWrite(t, "ec.json", vtJWKS(t, vtJWK(t, &k.ec.PublicKey, "ec", "")))}, "jwt.jwks_file: no usable signature verification key"},
 		{"no key at all is refused", config.JWT{}, "jwt: no verification key configured"},
@@ -971,5 +974,148 @@ func BenchmarkVerify(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// FuzzVerifyClaimScanner checks the JSON member scanner Verify relies on
+// against encoding/json: the same keys, in order, with the same raw values.
+func FuzzVerifyClaimScanner(f *testing.F) {
+	for _, s := range []string{
+		`{"a":1,"b":"x","c":[1,{"d":"}"}],"e":{"f":"\"]"},"g":null,"h":true}`,
+		` { "s\u0075b" : "a\\"b" , "n" : -1.5e3 } `,
+		`{}`, `[]`, `[1,"a",[2],{"b":3}]`, `{"a":{"a":{"a":[[[]]]}}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !json.Valid(data) {
+			return
+		}
+		dec := json.NewDecoder(bytes.NewReader(data))
+		first, _ := dec.Token()
+		switch first {
+		case json.Delim('{'):
+			it := objectIter{b: data}
+			if !it.open() {
+				t.Fatalf("objectIter did not open %q", data)
+			}
+			for dec.More() {
+				tok, _ := dec.Token()
+				var raw json.RawMessage
+				if err := dec.Decode(&raw); err != nil {
+					t.Fatal(err)
+				}
+				key, val, ok := it.next()
+				if !ok {
+					t.Fatalf("objectIter ended early in %q", data)
+				}
+				if got := string(rawString(key)); got != tok.(string) {
+					t.Fatalf("key %q, encoding/json says %q", got, tok)
+				}
+				if !bytes.Equal(val, raw) {
+					t.Fatalf("value %q, encoding/json says %q", val, raw)
+				}
+				if val[0] == '"' {
+					var s string
+					_ = json.Unmarshal(raw, &s)
+					if got := string(rawString(val)); got != s {
+						t.Fatalf("string %q decodes to %q, encoding/json says %q", val, got, s)
+					}
+				}
+			}
+			if _, _, ok := it.next(); ok {
+				t.Fatalf("objectIter found an extra member in %q", data)
+			}
+		case json.Delim('['):
+			it := arrayIter{b: data}
+			if !it.open() {
+				t.Fatalf("arrayIter did not open %q", data)
+			}
+			for dec.More() {
+				var raw json.RawMessage
+				if err := dec.Decode(&raw); err != nil {
+					t.Fatal(err)
+				}
+				val, ok := it.next()
+				if !ok || !bytes.Equal(val, raw) {
+					t.Fatalf("element %q (%v), encoding/json says %q", val, ok, raw)
+				}
+			}
+			if _, ok := it.next(); ok {
+				t.Fatalf("arrayIter found an extra element in %q", data)
+			}
+		}
+	})
+}
+
+// FuzzVerify feeds arbitrary input to Verify: it must never panic, every
+// failure must be a *TokenError that does not echo the input, and nothing
+// but the exact signed bytes of a valid token may ever be accepted.
+func FuzzVerify(f *testing.F) {
+	k := vtKeys()
+	v, err := NewVerifier(context.Background(), vtStandardConfig(f))
+	if err != nil {
+		f.Fatal(err)
+	}
+	signed := map[string]bool{}
+	for _, raw := range []string{
+		vtSign(f, "RS256", k.rsaA, nil, vtClaims(nil)),
+		vtSign(f, "ES256", k.ec, map[string]any{"kid": "ec-1"}, vtClaims(nil)),
+		vtSign(f, "EdDSA", k.ed, map[string]any{"kid": "ed-1"}, vtClaims(map[string]any{"aud": []string{"x", "api"}})),
+		vtSign(f, "HS256", k.hmac, map[string]any{"typ": "JWT"}, vtClaims(nil)),
+	} {
+		f.Add(raw)
+		signed[raw[:strings.LastIndexByte(raw, '.')]] = true
+	}
+	f.Add("")
+	f.Add("a.b.c")
+	f.Add("a.b.c.d.e")
+	f.Add(`{"payload":""}`)
+	f.Add(vtSign(f, "none", nil, nil, vtClaims(nil)))
+	f.Fuzz(func(t *testing.T, raw string) {
+		c, err := v.Verify(context.Background(), raw, PurposeAccess)
+		if err == nil {
+			if c == nil || c.Token == nil {
+				t.Fatal("success without claims")
+			}
+			if i := strings.LastIndexByte(raw, '.'); i < 0 || !signed[raw[:i]] {
+				t.Fatalf("accepted a token that was never signed: %q", raw)
+			}
+			return
+		}
+		var te *TokenError
+		if !errors.As(err, &te) || te.Err == nil {
+			t.Fatalf("error %v (%T) is not a *TokenError", err, err)
+		}
+		// Descriptions hold no '.', so an echoed token would show.
+		if strings.Contains(raw, ".") && strings.Contains(te.Description, raw) {
+			t.Fatalf("description %q echoes the input", te.Description)
+		}
+	})
+}
+
+func TestVerifyTokenMatchesWhatJWXParses(t *testing.T) {
+	k := vtKeys()
+	cfg := vtStandardConfig(t)
+	cfg.JWT.SubjectClaim = "user_id"
+	v := vtNewVerifier(t, cfg)
+	payload := `{"iss":"https://issuer.example","aud":["x","api"],"sub":"alice","jti":"j",` +
+		`"iat":1699999990.75,"exp":1700000600,"nbf":1699999000,"token_type":"access","ver":4.2e1,` +
+		`"user_id":12345678901234567891,"name":"caf\u00e9",` + "\"bad\":\"\xff\"," + `"n":-1.5,"big":1e300,"t":true,"f":false,"z":null,` +
+		`"obj":{"a":[1,"b",{"c":null}]},"list":[],"dup":1,"dup":2,"s\u0063ope":"read"}`
+	raw := vtSign(t, "RS256", k.rsaA, nil, payload)
+	c, err := v.Verify(t.Context(), raw, PurposeAccess)
+	vtWantErr(t, raw, err, nil)
+	want, err := jwt.ParseInsecure([]byte(raw))
+	if err != nil {
+		t.Fatalf("jwt.ParseInsecure: %v", err)
+	}
+	wantMap, _ := want.AsMap(t.Context())
+	gotMap, _ := c.Token.AsMap(t.Context())
+	if diff := cmp.Diff(wantMap, gotMap); diff != "" {
+		t.Errorf("Token differs from jwx's parse (-jwx +ours):\n%s", diff)
+	}
+	if c.Subject != "12345678901234567891" {
+		t.Errorf("Subject = %q", c.Subject)
 	}
 }
