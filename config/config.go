@@ -145,6 +145,15 @@ type Redis struct {
 	CAFile string `mapstructure:"ca_file" yaml:"ca_file"`
 	// KeyPrefix starts every key revgate writes. Default "revgate:".
 	KeyPrefix string `mapstructure:"key_prefix" yaml:"key_prefix"`
+	// MinReplicasAck, when above 0, makes every revocation write wait
+	// (Redis WAIT) until that many replicas of the master hold it; when
+	// fewer acknowledge within MinReplicasTimeout the admin API answers 503
+	// although the master keeps the write. On a Cluster it counts the
+	// replicas of the key's shard. Default 0 (off: replication is
+	// asynchronous, and a failover may lose the latest revocations).
+	MinReplicasAck int `mapstructure:"min_replicas_ack" yaml:"min_replicas_ack"`
+	// MinReplicasTimeout bounds that wait. Default 500ms.
+	MinReplicasTimeout time.Duration `mapstructure:"min_replicas_timeout" yaml:"min_replicas_timeout"`
 }
 
 // Logout configures the self-service logout endpoint.
@@ -187,6 +196,9 @@ type Log struct {
 	Level string `mapstructure:"level" yaml:"level"`
 	// Format: json (default) or text.
 	Format string `mapstructure:"format" yaml:"format"`
+	// IncludeSubject adds the token's subject to access log lines. Off by
+	// default: subjects are personal data. Default false.
+	IncludeSubject bool `mapstructure:"include_subject" yaml:"include_subject"`
 }
 
 // Server holds listener timeouts and the shutdown sequence.

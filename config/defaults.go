@@ -28,8 +28,9 @@ func Default() Config {
 		Revocation: Revocation{
 			Store: StoreRedis,
 			Redis: Redis{
-				URL:       DefaultRedisURL,
-				KeyPrefix: "revgate:",
+				URL:                DefaultRedisURL,
+				KeyPrefix:          "revgate:",
+				MinReplicasTimeout: 500 * time.Millisecond,
 			},
 			OnStoreError:     OnStoreErrorClosed,
 			MaxTokenLifetime: 24 * time.Hour,

@@ -28,7 +28,7 @@ func TestDefault(t *testing.T) {
 		},
 		Revocation: Revocation{
 			Store:            "redis",
-			Redis:            Redis{URL: "redis://127.0.0.1:6379/0", KeyPrefix: "revgate:"},
+			Redis:            Redis{URL: "redis://127.0.0.1:6379/0", KeyPrefix: "revgate:", MinReplicasTimeout: 500 * time.Millisecond},
 			OnStoreError:     "closed",
 			MaxTokenLifetime: 24 * time.Hour,
 			LookupTimeout:    250 * time.Millisecond,
@@ -159,6 +159,8 @@ revocation:
     addrs: ["s1:26379", "s2:26379"]
     master_name: mymaster
     db: 2
+    min_replicas_ack: 1
+    min_replicas_timeout: 2s
   on_store_error: open
   max_token_lifetime: 12h
 logout:
@@ -195,7 +197,7 @@ server:
 	want.JWT.RefreshReuseDetection = true
 	want.JWT.Lookup = []string{"header:Authorization:Bearer", "cookie:session"}
 	want.JWT.ForwardHeaders = map[string]string{"X-User-Id": "user_id"}
-	want.Revocation.Redis = Redis{Addrs: []string{"s1:26379", "s2:26379"}, MasterName: "mymaster", DB: 2, KeyPrefix: "revgate:"}
+	want.Revocation.Redis = Redis{Addrs: []string{"s1:26379", "s2:26379"}, MasterName: "mymaster", DB: 2, KeyPrefix: "revgate:", MinReplicasAck: 1, MinReplicasTimeout: 2 * time.Second}
 	want.Revocation.OnStoreError = "open"
 	want.Revocation.MaxTokenLifetime = 12 * time.Hour
 	want.Logout.Path = ""

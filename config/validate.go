@@ -297,6 +297,17 @@ func (r *Redis) validate(ps *problems) {
 	if r.CAFile != "" && !r.TLS && !tlsByURL {
 		ps.add(base+".ca_file", "needs revocation.redis.tls: true or a rediss:// url")
 	}
+	// On a Cluster the count applies per shard (WAIT goes to the key's
+	// master), so it is allowed there too.
+	if r.MinReplicasAck < 0 {
+		ps.add(base+".min_replicas_ack", "must not be negative (0 turns waiting for replicas off)")
+	}
+	switch {
+	case r.MinReplicasTimeout < 0:
+		ps.add(base+".min_replicas_timeout", "must not be negative")
+	case r.MinReplicasTimeout == 0 && r.MinReplicasAck > 0:
+		ps.add(base+".min_replicas_timeout", "must be greater than 0 with min_replicas_ack: Redis WAIT 0 would block until enough replicas answer, possibly forever")
+	}
 }
 
 func (c *Config) validateAdmin(ps *problems) {

@@ -44,6 +44,13 @@ func TestValidateAcceptsValidConfigs(t *testing.T) {
 		{"Cluster with TLS and a CA is valid", func(c *Config) {
 			c.Revocation.Redis = Redis{Addrs: []string{"c1:6379"}, Cluster: true, TLS: true, CAFile: "/ca.pem"}
 		}},
+		{"waiting for a replica on Sentinel is valid", func(c *Config) {
+			c.Revocation.Redis = Redis{Addrs: []string{"s1:26379"}, MasterName: "mymaster", MinReplicasAck: 1, MinReplicasTimeout: time.Second}
+		}},
+		{"waiting for a replica of each shard on a Cluster is valid", func(c *Config) {
+			c.Revocation.Redis = Redis{Addrs: []string{"c1:6379"}, Cluster: true, MinReplicasAck: 2, MinReplicasTimeout: 100 * time.Millisecond}
+		}},
+		{"no replica wait needs no timeout", func(c *Config) { c.Revocation.Redis.MinReplicasTimeout = 0 }},
 		{"a rediss url with a CA is valid", func(c *Config) {
 			c.Revocation.Redis = Redis{URL: "rediss://user:pw@r.example:6380/2", CAFile: "/ca.pem"}
 		}},
@@ -232,6 +239,14 @@ func TestValidateReportsEachProblemByKey(t *testing.T) {
 		{"db is not negative", func(c *Config) {
 			c.Revocation.Redis = Redis{Addrs: []string{"a:6379"}, MasterName: "m", DB: -1}
 		}, []Problem{{"revocation.redis.db", "must not be negative"}}},
+		{"min_replicas_ack is not negative", func(c *Config) { c.Revocation.Redis.MinReplicasAck = -1 },
+			[]Problem{{"revocation.redis.min_replicas_ack", "must not be negative (0 turns waiting for replicas off)"}}},
+		{"min_replicas_timeout is not negative", func(c *Config) { c.Revocation.Redis.MinReplicasTimeout = -time.Second },
+			[]Problem{{"revocation.redis.min_replicas_timeout", "must not be negative"}}},
+		{"min_replicas_ack needs a timeout", func(c *Config) {
+			c.Revocation.Redis.MinReplicasAck = 1
+			c.Revocation.Redis.MinReplicasTimeout = 0
+		}, []Problem{{"revocation.redis.min_replicas_timeout", "must be greater than 0 with min_replicas_ack: Redis WAIT 0 would block until enough replicas answer, possibly forever"}}},
 		{"ca_file needs TLS", func(c *Config) { c.Revocation.Redis.CAFile = "/ca.pem" },
 			[]Problem{{"revocation.redis.ca_file", "needs revocation.redis.tls: true or a rediss:// url"}}},
 		{"on_store_error is closed or open", func(c *Config) { c.Revocation.OnStoreError = "ignore" },

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/revgate/revgate/config"
 	"github.com/revgate/revgate/revocation"
 )
 
@@ -63,6 +65,8 @@ func (g *Gateway) AdminHandler() http.Handler {
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(g.gatherer, promhttp.HandlerOpts{})))
 
 	v1 := e.Group("/v1", g.adminAuth())
+	v1.GET("/keys", g.listKeys)
+	v1.GET("/config", g.effectiveConfig)
 	v1.POST("/revocations/tokens", g.revokeToken)
 	v1.GET("/revocations/tokens/*", g.getToken)
 	v1.DELETE("/revocations/tokens/*", g.unrevokeToken)
@@ -91,7 +95,7 @@ func (g *Gateway) adminError(err error, c echo.Context) {
 	case errors.Is(err, revocation.ErrNotFound):
 		ae = errAdminNotFound
 	case errors.Is(err, revocation.ErrUnavailable):
-		g.metrics.storeErrors.WithLabelValues("admin").Inc()
+		g.metrics.storeError("admin", err)
 		g.log.ErrorContext(c.Request().Context(), "admin request failed: revocation store unavailable", "error", err.Error())
 		ae = errAdminStoreDown
 	case errors.As(err, &he) && he.Code == http.StatusNotFound:
@@ -176,6 +180,7 @@ func (g *Gateway) readyz(c echo.Context) error {
 	body := map[string]any{"status": "ready", "checks": checks}
 	if g.eviction != nil {
 		policy, err := g.eviction(ctx)
+		g.metrics.evictionPolicy(policy, err)
 		switch {
 		case err != nil:
 			body["eviction_policy"] = "unknown: " + err.Error()
@@ -212,13 +217,11 @@ func readAdminBody(c echo.Context, v any) error {
 	if err != nil {
 		return err
 	}
-	if len(bytesTrim(b)) == 0 {
+	if len(bytes.TrimSpace(b)) == 0 {
 		return nil
 	}
 	return decodeJSON(b, v)
 }
-
-func bytesTrim(b []byte) []byte { return []byte(strings.TrimSpace(string(b))) }
 
 // revokeTokenRequest is the body of POST /v1/revocations/tokens.
 type revokeTokenRequest struct {
@@ -422,4 +425,34 @@ func (g *Gateway) unmarkGlobal(c echo.Context) error {
 	}
 	g.auditEvent(c.Request(), "unrevoke_all", actor(c))
 	return c.NoContent(http.StatusNoContent)
+}
+
+// keyView is one loaded key in GET /v1/keys: never key material.
+type keyView struct {
+	KID       string    `json:"kid"`
+	Alg       string    `json:"alg"`
+	Source    string    `json:"source"`
+	FetchedAt time.Time `json:"fetched_at"`
+}
+
+// listKeys answers GET /v1/keys: which verification keys are loaded, from
+// where and since when.
+func (g *Gateway) listKeys(c echo.Context) error {
+	infos := g.verifier.Keys()
+	keys := make([]keyView, 0, len(infos))
+	for _, k := range infos {
+		keys = append(keys, keyView{KID: k.KID, Alg: k.Alg, Source: k.Source, FetchedAt: k.FetchedAt.UTC()})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"keys": keys})
+}
+
+// effectiveConfig answers GET /v1/config with the effective configuration,
+// secrets redacted: the same YAML `revgate config check` prints.
+func (g *Gateway) effectiveConfig(c echo.Context) error {
+	var buf bytes.Buffer
+	if err := config.WriteYAML(&buf, g.cfg.Redacted()); err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.Blob(http.StatusOK, "application/yaml", buf.Bytes())
 }

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -24,6 +25,11 @@ const (
 	OutcomeUpstreamError    = "upstream_error"
 	OutcomeBadRequest       = "bad_request"
 )
+
+// errCircuitOpen fails store lookups fast while the store is known to be
+// down (see breaker.go). It wraps revocation.ErrUnavailable, so it is
+// answered like any store outage.
+var errCircuitOpen = fmt.Errorf("%w: circuit open after repeated failures", revocation.ErrUnavailable)
 
 // Proxy listener errors that are not about the token.
 var (

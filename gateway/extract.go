@@ -15,6 +15,10 @@ import (
 var (
 	errEmptyToken      = errors.New("empty bearer token")
 	errDuplicateHeader = errors.New("more than one token header")
+	// A compact JWS is base64url and dots: whitespace or a control
+	// character inside one (a decoded %20 or %0A in a query, "Bearer a b")
+	// is a mangled or crafted credential, refused before anything parses it.
+	errTokenCharacters = errors.New("token contains whitespace or control characters")
 )
 
 // extractor finds the token in a request, trying each configured lookup in
@@ -50,6 +54,9 @@ func (x *extractor) extract(r *http.Request) (string, error) {
 			return "", &TokenError{Err: ErrTokenMalformed, Description: err.Error()}
 		}
 		if found {
+			if !tokenCharsOK(raw) {
+				return "", &TokenError{Err: ErrTokenMalformed, Description: errTokenCharacters.Error()}
+			}
 			return raw, nil
 		}
 	}
@@ -98,4 +105,15 @@ func lookupFrom(l config.Lookup, r *http.Request) (raw string, found bool, err e
 		return v, v != "", nil
 	}
 	return "", false, nil
+}
+
+// tokenCharsOK reports whether raw has no whitespace, control character or
+// DEL.
+func tokenCharsOK(raw string) bool {
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c <= ' ' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }

@@ -21,6 +21,7 @@ import (
 type TokenVerifier interface {
 	Verify(ctx context.Context, raw string, p Purpose) (*Claims, error)
 	Ready() bool
+	Keys() []KeyInfo
 }
 
 // Options are the gateway's configuration and collaborators.
@@ -28,11 +29,16 @@ type Options struct {
 	Config   *config.Config
 	Store    revocation.Store
 	Verifier TokenVerifier
-	// Logger receives operational logs; AuditLogger one event per change of
-	// revocation state (nil: Logger). Neither ever receives a token.
-	Logger      *slog.Logger
-	AuditLogger *slog.Logger
-	// Registerer receives the gateway's metrics; Gatherer serves /metrics.
+	// Logger receives operational logs, AccessLogger one line per proxied
+	// request, AuditLogger one event per change of revocation state (nil:
+	// Logger with "log" set to "access" or "audit"). None ever receives a
+	// token.
+	Logger       *slog.Logger
+	AccessLogger *slog.Logger
+	AuditLogger  *slog.Logger
+	// Metrics are recorded here (nil: NewMetrics on Registerer). Registerer
+	// also receives the key set gauges; Gatherer serves /metrics.
+	Metrics    *Metrics
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
 	// EvictionPolicy, when set, reads the store's maxmemory-policy for
@@ -48,8 +54,9 @@ type Gateway struct {
 	store    revocation.Store
 	verifier TokenVerifier
 	log      *slog.Logger
+	access   *slog.Logger
 	audit    *slog.Logger
-	metrics  *metrics
+	metrics  *Metrics
 	gatherer prometheus.Gatherer
 	eviction func(ctx context.Context) (string, error)
 	now      func() time.Time
@@ -64,6 +71,8 @@ type Gateway struct {
 	// failOpen forwards verified requests whose revocation state cannot be
 	// read (on_store_error: open).
 	failOpen bool
+	// includeSubject adds subjects to access log lines (log.include_subject).
+	includeSubject bool
 
 	draining atomic.Bool
 }
@@ -76,8 +85,11 @@ func New(o Options) (*Gateway, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.AccessLogger == nil {
+		o.AccessLogger = o.Logger.With("log", "access")
+	}
 	if o.AuditLogger == nil {
-		o.AuditLogger = o.Logger
+		o.AuditLogger = o.Logger.With("log", "audit")
 	}
 	if o.Registerer == nil {
 		o.Registerer = prometheus.NewRegistry()
@@ -88,6 +100,16 @@ func New(o Options) (*Gateway, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Metrics == nil {
+		m, err := NewMetrics(o.Registerer, BuildInfo{})
+		if err != nil {
+			return nil, fmt.Errorf("registering metrics: %w", err)
+		}
+		o.Metrics = m
+	}
+	if err := o.Metrics.watchKeys(o.Verifier.Keys, o.Now); err != nil {
+		return nil, fmt.Errorf("registering metrics: %w", err)
+	}
 	cfg := o.Config
 	x, err := newExtractor(cfg.JWT.Lookup)
 	if err != nil {
@@ -97,30 +119,30 @@ func New(o Options) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := newMetrics(o.Registerer)
-	if err != nil {
-		return nil, fmt.Errorf("registering metrics: %w", err)
-	}
 	return &Gateway{
-		cfg:       cfg,
-		store:     o.Store,
-		verifier:  o.Verifier,
-		log:       o.Logger,
-		audit:     o.AuditLogger,
-		metrics:   m,
-		gatherer:  o.Gatherer,
-		eviction:  o.EvictionPolicy,
-		now:       o.Now,
-		extractor: x,
-		router:    newRouter(cfg.Routes),
-		proxy:     rp,
-		markTTL:   cfg.Revocation.MaxTokenLifetime + cfg.JWT.Leeway,
+		cfg:            cfg,
+		store:          o.Store,
+		verifier:       o.Verifier,
+		log:            o.Logger,
+		access:         o.AccessLogger,
+		audit:          o.AuditLogger,
+		metrics:        o.Metrics,
+		gatherer:       o.Gatherer,
+		eviction:       o.EvictionPolicy,
+		now:            o.Now,
+		extractor:      x,
+		router:         newRouter(cfg.Routes),
+		proxy:          rp,
+		markTTL:        cfg.Revocation.MaxTokenLifetime + cfg.JWT.Leeway,
+		failOpen:       cfg.Revocation.OnStoreError == config.OnStoreErrorOpen,
+		includeSubject: cfg.Log.IncludeSubject,
 		pipeline: &pipeline{
 			verifier:      o.Verifier,
 			store:         o.Store,
 			lookupTimeout: cfg.Revocation.LookupTimeout,
+			metrics:       o.Metrics,
+			breaker:       newBreaker(o.Now, o.Logger),
 		},
-		failOpen: cfg.Revocation.OnStoreError == "open",
 	}, nil
 }
 
@@ -145,36 +167,30 @@ func (g *Gateway) ProxyHandler() http.Handler {
 }
 
 // serveProxy is the proxy pipeline, top to bottom: clean the path, pick the
-// route, find the token, verify it, check revocation, forward.
-func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	fi := &forwardInfo{}
-	label := "invalid_path"
-	result := OutcomeAllowed
-	defer func() {
-		if fi.err != nil {
-			result = outcome(fi.err)
-		}
-		g.metrics.requests.WithLabelValues(label, result).Inc()
-		g.metrics.duration.WithLabelValues(label).Observe(time.Since(start).Seconds())
-	}()
+// route, find the token, verify it, check revocation, forward. Whatever
+// happens, the request ends as one metric sample and one access log line.
+func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
+	fi := &forwardInfo{start: time.Now(), route: "invalid_path", outcome: OutcomeAllowed}
+	r.Header[headerRequestID] = []string{requestID(r)}
+	w.Header()[headerRequestID] = r.Header[headerRequestID]
+	defer g.finish(w, r, fi)
 
 	clean, changed, err := cleanPath(r.URL.Path, r.URL.RawPath)
 	if err != nil {
-		result = outcome(err)
+		fi.outcome = outcome(err)
 		writeProxyError(w, err)
 		return
 	}
 	fi.path, fi.pathChanged = clean, changed
 
 	if g.cfg.Logout.Path != "" && clean == g.cfg.Logout.Path {
-		label = "logout"
-		result = g.serveLogout(w, r)
+		fi.route = "logout"
+		fi.outcome = g.serveLogout(w, r)
 		return
 	}
 
 	rt := g.router.match(clean)
-	label = rt.label
+	fi.route = rt.label
 	switch rt.auth {
 	case config.AuthRequired:
 		fi.claims, err = g.authorizeAccess(r)
@@ -182,23 +198,58 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 		fi.claims, err = g.authorizeRefresh(r, fi)
 	}
 	if err != nil {
-		result = outcome(err)
+		fi.outcome = outcome(err)
 		if !errors.Is(err, revocation.ErrUnavailable) {
 			writeProxyError(w, err)
 			return
 		}
-		g.metrics.storeErrors.WithLabelValues("check").Inc()
 		if !g.failOpen {
-			g.log.ErrorContext(r.Context(), "revocation store unavailable; refusing request (on_store_error: closed)", "route", label, "error", err.Error())
+			g.log.ErrorContext(r.Context(), "revocation store unavailable; refusing request (on_store_error: closed)", "route", fi.route, "error", err.Error())
 			writeProxyError(w, err)
 			return
 		}
 		// The token verified but its revocation state is unknown: forward,
 		// and say so.
-		result = OutcomeStoreFailOpen
-		g.log.WarnContext(r.Context(), "revocation store unavailable; forwarding (on_store_error: open)", "route", label, "error", err.Error())
+		fi.outcome = OutcomeStoreFailOpen
+		g.log.WarnContext(r.Context(), "revocation store unavailable; forwarding (on_store_error: open)", "route", fi.route, "error", err.Error())
 	}
 	g.proxy.ServeHTTP(w, withForward(r, fi))
+}
+
+// finish records a proxied request's fate: metrics and the access log line.
+// Neither holds a token, a jti or a raw path; the subject only with
+// log.include_subject.
+func (g *Gateway) finish(w *echo.Response, r *http.Request, fi *forwardInfo) {
+	if fi.err != nil {
+		fi.outcome = outcome(fi.err)
+	}
+	elapsed := time.Since(fi.start)
+	g.metrics.requests.WithLabelValues(fi.route, fi.outcome).Inc()
+	g.metrics.duration.WithLabelValues(fi.route).Observe(elapsed.Seconds())
+	if fi.upstreamDone {
+		g.metrics.upstream.WithLabelValues(fi.route).Observe(fi.upstreamTime.Seconds())
+	}
+	if !g.access.Enabled(r.Context(), slog.LevelInfo) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 10)
+	attrs = append(attrs,
+		slog.String("method", r.Method),
+		slog.String("route", fi.route),
+		slog.Int("status", w.Status),
+		slog.String("outcome", fi.outcome),
+		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+		slog.String("request_id", r.Header.Get(headerRequestID)),
+		slog.String("remote_addr", r.RemoteAddr),
+		slog.Int64("bytes", w.Size),
+	)
+	if fi.upstreamDone {
+		attrs = append(attrs, slog.Float64("upstream_ms", float64(fi.upstreamTime.Microseconds())/1000))
+	}
+	if g.includeSubject && fi.claims != nil && fi.claims.Subject != "" {
+		attrs = append(attrs, slog.String("subject", fi.claims.Subject))
+	}
+	g.access.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 }
 
 // authorizeAccess runs extract → verify → revocation check for a route that

@@ -199,7 +199,7 @@ func redisStore(t *testing.T) (*revocation.Redis, *redistest.Server) {
 	srv := redistest.Start(t, redistest.Options{})
 	client := srv.NewClient()
 	t.Cleanup(func() { _ = client.Close() })
-	return revocation.NewRedis(client, "revgate:"), srv
+	return revocation.NewRedis(client, revocation.RedisOptions{KeyPrefix: "revgate:"}), srv
 }
 
 // backends runs f against the memory store and a real Redis.

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -295,24 +294,18 @@ func loadStaticKeys(cfg config.JWT, allowed algSet, now time.Time, log *slog.Log
 	return keys, nil
 }
 
-// hmacSecret reads hmac_secret or hmac_secret_file. A secret file's trailing
-// line break is dropped: `echo secret > file` must not change the key.
+// hmacSecret returns the configured HMAC secret and the key that named it.
 func hmacSecret(cfg config.JWT) (secret []byte, name string, err error) {
+	// config.Load reads hmac_secret_file into HMACSecret: the config
+	// package is the one reader of secret files, so every secret is
+	// trimmed and checked the same way.
 	switch {
 	case cfg.HMACSecret != "" && cfg.HMACSecretFile != "":
-		return nil, "", errors.New("jwt.hmac_secret and jwt.hmac_secret_file: set only one")
+		return []byte(cfg.HMACSecret), "jwt.hmac_secret_file", nil
 	case cfg.HMACSecret != "":
 		return []byte(cfg.HMACSecret), "jwt.hmac_secret", nil
 	case cfg.HMACSecretFile != "":
-		data, err := os.ReadFile(cfg.HMACSecretFile)
-		if err != nil {
-			return nil, "", fmt.Errorf("jwt.hmac_secret_file: %w", err)
-		}
-		data = bytes.TrimRight(data, "\r\n")
-		if len(data) == 0 {
-			return nil, "", errors.New("jwt.hmac_secret_file: file is empty")
-		}
-		return data, "jwt.hmac_secret_file", nil
+		return nil, "", errors.New("jwt.hmac_secret_file: not loaded (load the configuration with config.Load)")
 	}
 	return nil, "", nil
 }
@@ -435,6 +428,8 @@ type remoteJWKS struct {
 	ctx context.Context
 	// loaded is set once a fetch has produced a usable key set.
 	loaded atomic.Bool
+	// observe is told every fetch's outcome (never nil).
+	observe func(error)
 
 	mu sync.Mutex
 	// lastKIDFetch is when the last unknown-kid refetch started.
@@ -474,6 +469,10 @@ func newRemoteJWKS(ctx context.Context, cfg VerifierConfig, log *slog.Logger, no
 		now:      now,
 		log:      log,
 		ctx:      ctx,
+		observe:  cfg.OnJWKSFetch,
+	}
+	if r.observe == nil {
+		r.observe = func(error) {}
 	}
 	client := cfg.HTTPClient
 	if client == nil {
@@ -485,6 +484,7 @@ func newRemoteJWKS(ctx context.Context, cfg VerifierConfig, log *slog.Logger, no
 	r.cache = jwk.NewCache(ctx,
 		jwk.WithRefreshWindow(time.Second),
 		jwk.WithErrSink(httprcErrSink(func(err error) {
+			r.observe(err)
 			r.log.Warn("jwks refresh failed; keeping the last good keys", "url", r.logURL, "error", r.redact(err))
 		})),
 	)
@@ -493,9 +493,10 @@ func newRemoteJWKS(ctx context.Context, cfg VerifierConfig, log *slog.Logger, no
 		jwk.WithRefreshInterval(refresh),
 		jwk.WithPostFetcher(jwk.PostFetchFunc(func(_ string, set jwk.Set) (jwk.Set, error) {
 			if err := onKeys(set); err != nil {
-				return nil, err
+				return nil, err // counted where the fetch's error surfaces
 			}
 			r.loaded.Store(true)
+			r.observe(nil)
 			return set, nil
 		})),
 	)
@@ -537,6 +538,7 @@ func (r *remoteJWKS) fetch() error {
 	defer cancel()
 	set, err := r.cache.Refresh(ctx, r.url)
 	if err != nil {
+		r.observe(err)
 		r.log.Warn("jwks fetch failed; keeping the last good keys", "url", r.logURL, "error", r.redact(err), "have_keys", r.loaded.Load())
 		return err
 	}

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-
-	"github.com/revgate/revgate/revocation"
 )
 
 // logoutBody is the optional body of the self-service logout endpoint.
@@ -43,9 +41,6 @@ func (g *Gateway) serveLogout(w http.ResponseWriter, r *http.Request) string {
 	}
 	claims, err := g.authorizeAccess(r)
 	if err != nil {
-		if errors.Is(err, revocation.ErrUnavailable) {
-			g.metrics.storeErrors.WithLabelValues("check").Inc()
-		}
 		writeProxyError(w, err)
 		return outcome(err)
 	}
@@ -125,7 +120,7 @@ func (g *Gateway) logoutRefused(w http.ResponseWriter, status int, err error) st
 // logoutStoreFailed answers a store failure during the writes. Each write is
 // idempotent, so the client retrying the same logout completes it.
 func (g *Gateway) logoutStoreFailed(w http.ResponseWriter, r *http.Request, err error, done logoutResponse) string {
-	g.metrics.storeErrors.WithLabelValues("revoke").Inc()
+	g.metrics.storeError("revoke", err)
 	g.log.ErrorContext(r.Context(), "logout could not write to the revocation store", "error", err.Error(), "already_revoked", done.Revoked)
 	writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "revocation_unavailable", Description: errLogoutStoreFailedHalf.Error()})
 	return OutcomeStoreUnavailable

@@ -29,6 +29,10 @@ type pipeline struct {
 	verifier      verifier
 	store         revocation.Store
 	lookupTimeout time.Duration
+	metrics       *Metrics
+	// breaker fails lookups at once while the store keeps failing; nil:
+	// never.
+	breaker *breaker
 }
 
 // authorize verifies raw for purpose p and checks it against the store in
@@ -38,7 +42,9 @@ type pipeline struct {
 // revocation.ErrUnavailable (the store cannot answer: the caller applies
 // on_store_error).
 func (p *pipeline) authorize(ctx context.Context, raw string, purpose Purpose) (*Claims, error) {
+	start := time.Now()
 	claims, err := p.verifier.Verify(ctx, raw, purpose)
+	p.metrics.verify.Observe(time.Since(start).Seconds())
 	if err != nil {
 		return nil, err
 	}
@@ -48,10 +54,19 @@ func (p *pipeline) authorize(ctx context.Context, raw string, purpose Purpose) (
 // checkRevoked applies the three revocation rules (and, for refresh tokens,
 // the reuse rule) to verified claims.
 func (p *pipeline) checkRevoked(ctx context.Context, c *Claims, refresh bool) error {
-	ctx, cancel := context.WithTimeout(ctx, p.lookupTimeout)
-	defer cancel()
-	st, err := p.store.Check(ctx, revocation.Query{JTI: c.JTI, Subject: c.Subject, Used: refresh && c.JTI != ""})
+	ticket, err := p.breaker.allow()
 	if err != nil {
+		p.metrics.storeError("check", err)
+		return err
+	}
+	lookupCtx, cancel := context.WithTimeout(ctx, p.lookupTimeout)
+	defer cancel()
+	start := time.Now()
+	st, err := p.store.Check(lookupCtx, revocation.Query{JTI: c.JTI, Subject: c.Subject, Used: refresh && c.JTI != ""})
+	p.metrics.storeLookup.Observe(time.Since(start).Seconds())
+	p.breaker.done(ticket, err, ctx.Err() != nil)
+	if err != nil {
+		p.metrics.storeError("check", err)
 		return err
 	}
 	return revokedBy(c, st)

@@ -16,8 +16,18 @@ import (
 	"github.com/revgate/revgate/config"
 )
 
-// forwardInfo carries what the pipeline decided to the proxy's Rewrite hook.
+// forwardInfo is one proxied request's state: what the pipeline decided,
+// for the proxy's hooks, and what happened, for metrics and the access log.
 type forwardInfo struct {
+	start   time.Time
+	route   string // the route's label
+	outcome string
+	// upstreamStart is when the request was handed to the upstream;
+	// upstreamTime how long its response headers (or failure) took.
+	upstreamStart time.Time
+	upstreamTime  time.Duration
+	upstreamDone  bool
+
 	claims *Claims
 	// path is the cleaned path to forward when pathChanged.
 	path        string
@@ -67,6 +77,9 @@ func newReverseProxy(up config.Upstream, jwtCfg config.JWT, logger *slog.Logger)
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			fi := forwardFrom(pr.In)
+			if fi != nil {
+				fi.upstreamStart = time.Now()
+			}
 			if fi != nil && fi.pathChanged {
 				pr.Out.URL.Path = fi.path
 				pr.Out.URL.RawPath = ""
@@ -93,7 +106,12 @@ func newReverseProxy(up config.Upstream, jwtCfg config.JWT, logger *slog.Logger)
 		Transport:  transport,
 		BufferPool: newBufferPool(),
 		ModifyResponse: func(resp *http.Response) error {
-			if fi := forwardFrom(resp.Request); fi != nil && fi.onResponse != nil {
+			fi := forwardFrom(resp.Request)
+			if fi == nil {
+				return nil
+			}
+			fi.upstreamDone, fi.upstreamTime = true, time.Since(fi.upstreamStart)
+			if fi.onResponse != nil {
 				return fi.onResponse(resp)
 			}
 			return nil
@@ -102,6 +120,9 @@ func newReverseProxy(up config.Upstream, jwtCfg config.JWT, logger *slog.Logger)
 			classified := classifyUpstreamError(r, err)
 			if fi := forwardFrom(r); fi != nil {
 				fi.err = classified
+				if !fi.upstreamDone && !fi.upstreamStart.IsZero() {
+					fi.upstreamDone, fi.upstreamTime = true, time.Since(fi.upstreamStart)
+				}
 			}
 			if classified != errClientGone {
 				logger.WarnContext(r.Context(), "upstream request failed", "error", err.Error(), "path", r.URL.Path)

@@ -46,7 +46,7 @@ func (g *Gateway) authorizeRefresh(r *http.Request, fi *forwardInfo) (*Claims, e
 			// The upstream has answered; its answer goes to the client
 			// whatever happens here, so a failure is logged, not returned.
 			if err := g.store.MarkUsed(resp.Request.Context(), claims.JTI, g.recordExpiry(claims)); err != nil {
-				g.metrics.storeErrors.WithLabelValues("mark_used").Inc()
+				g.metrics.storeError("mark_used", err)
 				g.log.ErrorContext(r.Context(), "recording a used refresh token failed; its reuse will not be detected", "error", err.Error())
 			}
 			return nil
@@ -65,7 +65,7 @@ func (g *Gateway) revokeReusedSubject(r *http.Request, claims *Claims) {
 	}
 	mark, err := g.store.MarkSubject(r.Context(), claims.Subject, g.now(), g.markTTL)
 	if err != nil {
-		g.metrics.storeErrors.WithLabelValues("mark_subject").Inc()
+		g.metrics.storeError("mark_subject", err)
 		g.log.ErrorContext(r.Context(), "revoking the subject of a reused refresh token failed", "error", err.Error())
 		return
 	}

@@ -9,10 +9,13 @@ import (
 	"github.com/revgate/revgate/config"
 )
 
-// errEncodedSlash rejects paths whose meaning depends on whether the upstream
-// decodes %2F or %5C: the gateway could judge one path and the upstream
-// serve another.
-var errEncodedSlash = errors.New("encoded slash or backslash in path")
+// errEncodedSlash rejects paths whose meaning depends on the upstream: one
+// that decodes %2F or %5C, reads a backslash as a slash (IIS, ASP.NET,
+// several Java and Node stacks) or drops ;parameters from each segment before
+// resolving dot segments (Tomcat, Jetty, Spring) could serve /admin for
+// /public/..\admin or /public/..;/admin, which the gateway judged under
+// /public/.
+var errEncodedSlash = errors.New("ambiguous path: encoded slash, backslash or dot segment with ;parameters")
 
 // route is one entry of the routing table.
 type route struct {
@@ -58,20 +61,34 @@ func (rt *router) match(p string) route {
 // it differs from the request's path, in which case the cleaned path is what
 // gets forwarded, so the upstream serves exactly the path that was judged.
 func cleanPath(p, rawPath string) (clean string, changed bool, err error) {
-	if rawPath != "" && containsEncodedSlash(rawPath) {
+	if (rawPath != "" && containsEncodedSlash(rawPath)) || strings.IndexByte(p, '\\') >= 0 {
 		return "", false, errEncodedSlash
 	}
 	if p == "" {
 		return "/", true, nil
 	}
-	if !needsClean(p) {
-		return p, false, nil
+	c := p
+	if needsClean(p) {
+		c = path.Clean("/" + p)
+		if strings.HasSuffix(p, "/") && c != "/" {
+			c += "/"
+		}
 	}
-	c := path.Clean("/" + p)
-	if strings.HasSuffix(p, "/") && c != "/" {
-		c += "/"
+	if strings.IndexByte(c, ';') >= 0 && hasDotSegmentWithParams(c) {
+		return "", false, errEncodedSlash
 	}
 	return c, c != p, nil
+}
+
+// hasDotSegmentWithParams reports a segment such as "..;x" or ".;", which is
+// a dot segment to an upstream that strips ;parameters first.
+func hasDotSegmentWithParams(p string) bool {
+	for seg := range strings.SplitSeq(p, "/") {
+		if base, _, ok := strings.Cut(seg, ";"); ok && (base == "." || base == "..") {
+			return true
+		}
+	}
+	return false
 }
 
 // needsClean is a fast check for the common, already clean path.

@@ -45,6 +45,9 @@ type VerifierConfig struct {
 	HTTPClient *http.Client
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// OnJWKSFetch, when set, is told the outcome of every fetch of
+	// jwks_url (nil error: a usable key set arrived), for metrics.
+	OnJWKSFetch func(err error)
 }
 
 // Verifier checks tokens: compact JWS only, an allowed algorithm, a

@@ -360,7 +360,7 @@ func TestVerifyAcceptsValidTokensFromEveryKeySource(t *testing.T) {
 		{"a token with a kid is verified by a kid-less PEM key", config.JWT{PublicKeyFiles: []string{vtPEM(t, &k.rsaA.PublicKey)}}, "RS256", k.rsaA, "issuer-kid", sourcePEM},
 		{"an HS256 token signed with hmac_secret is accepted", config.JWT{HMACSecret: string(k.hmac)}, "HS256", k.hmac, "", sourceHMACSecret},
 		{"an HS384 token signed with hmac_secret is accepted", config.JWT{HMACSecret: string(k.hmac)}, "HS384", k.hmac, "", sourceHMACSecret},
-		{"an HS512 token signed with hmac_secret_file is accepted", config.JWT{HMACSecretFile: vtWrite(t, "secret", append(k.hmac, '\n'))}, "HS512", k.hmac, "", sourceHMACSecret},
+		{"an HS512 token signed with a secret loaded from hmac_secret_file is accepted", config.JWT{HMACSecret: string(k.hmac), HMACSecretFile: "/run/secrets/hmac"}, "HS512", k.hmac, "", sourceHMACSecret},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -618,7 +618,7 @@ func TestVerifierConfigErrorsNameTheKeyAndHideSecrets(t *testing.T) {
 		{"an ES256-only allow-list does not take a P-384 key", config.JWT{PublicKeyFiles: []string{vtPEM(t, &k.ec384.PublicKey)}, Algorithms: []string{"ES256"}}, "jwt.public_key_files[0]: jwt.algorithms allows no algorithm for EC P-384 keys"},
 		{"a short HMAC secret is refused without echoing it", config.JWT{HMACSecret: "hunter2-hunter2", Algorithms: []string{"HS256"}}, "jwt.hmac_secret: HMAC key shorter than 32 bytes"},
 		{"an HMAC secret with no HS algorithm allowed is refused", config.JWT{HMACSecret: string(k.hmac)}, "jwt.hmac_secret: jwt.algorithms allows no algorithm for HMAC keys"},
-		{"hmac_secret and hmac_secret_file together are refused", config.JWT{HMACSecret: string(k.hmac), HMACSecretFile: "/x", Algorithms: []string{"HS256"}}, "set only one"},
+		{"an hmac_secret_file the configuration loader has not read is refused", config.JWT{HMACSecretFile: "/x", Algorithms: []string{"HS256"}}, "jwt.hmac_secret_file: not loaded"},
 		{"alg none is refused", config.JWT{PublicKeyFiles: []string{good}, Algorithms: []string{"RS256", "none"}}, `jwt.algorithms[1]: "none" is never allowed`},
 		{"an unknown algorithm is refused", config.JWT{PublicKeyFiles: []string{good}, Algorithms: []string{"RS257"}}, `jwt.algorithms[0]: unsupported algorithm "RS257"`},
 		{"a JWKS file with a private key is refused", config.JWT{JWKSFile: vtWrite(t, "p.json", vtJWKS(t, vtJWK(t, k.rsaA, "priv", "RS256")))}, `jwt.jwks_file: keys[0] (kid "priv"): is a private key`},

@@ -46,6 +46,10 @@ func NewClient(cfg config.Redis) (redis.UniversalClient, error) {
 		return nil, errors.New("revocation.redis: url or addrs is required")
 	}
 	for i, a := range cfg.Addrs {
+		if strings.ContainsAny(a, "@/") {
+			// Likely a URL with credentials: do not echo it.
+			return nil, fmt.Errorf("revocation.redis.addrs[%d]: expected host:port, not a URL (credentials go in username and password)", i)
+		}
 		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
 			return nil, fmt.Errorf("revocation.redis.addrs[%d]: %q is not host:port", i, a)
 		}
@@ -55,6 +59,9 @@ func NewClient(cfg config.Redis) (redis.UniversalClient, error) {
 		return nil, err
 	}
 
+	// Reads go to masters only (no ReadOnly, RouteByLatency or replica
+	// routing): a replica may lag, and a revocation the admin API has
+	// acknowledged must be seen on the very next request.
 	switch {
 	case cfg.MasterName != "" && cfg.Cluster:
 		return nil, errors.New("revocation.redis: master_name (Sentinel) and cluster cannot both be set")

@@ -29,6 +29,7 @@ const (
 )
 
 func TestNewClientBuildsTheConfiguredClient(t *testing.T) {
+	t.Parallel()
 	ca := writeCA(t)
 	tests := []struct {
 		name  string
@@ -140,6 +141,7 @@ func TestNewClientBuildsTheConfiguredClient(t *testing.T) {
 }
 
 func TestNewClientRejectsBadConfiguration(t *testing.T) {
+	t.Parallel()
 	notPEM := filepath.Join(t.TempDir(), "not.pem")
 	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
 		t.Fatal(err)
@@ -160,6 +162,7 @@ func TestNewClientRejectsBadConfiguration(t *testing.T) {
 		{"a url with a bad database", config.Redis{URL: "redis://:" + secret + "@host:6379/x"}, "revocation.redis.url"},
 		{"a url with an unknown option", config.Redis{URL: "redis://:" + secret + "@host:6379/0?colour=blue"}, "revocation.redis.url"},
 		{"several addresses without a topology", config.Redis{Addrs: []string{"a:1", "b:1"}, Password: secret}, "revocation.redis.addrs"},
+		{"an address that is a URL with a password", config.Redis{Addrs: []string{"redis://:" + secret + "@host:6379"}}, "revocation.redis.addrs[0]"},
 		{"an address without a port", config.Redis{Addrs: []string{"a"}, Password: secret}, "revocation.redis.addrs[0]"},
 		{"sentinel and cluster at once", config.Redis{Addrs: []string{"a:1"}, MasterName: "m", Cluster: true, Password: secret}, "revocation.redis"},
 		{"a cluster with a database", config.Redis{Addrs: []string{"a:1"}, Cluster: true, DB: 1, Password: secret}, "revocation.redis.db"},

@@ -11,6 +11,7 @@ import (
 )
 
 func TestMemoryConformance(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) revocation.Store { return revocation.NewMemory(nil) })
 }
 
@@ -27,6 +28,7 @@ func (c *fakeClock) Now() time.Time  { return time.Unix(c.unix.Load(), 0) }
 func (c *fakeClock) Set(t time.Time) { c.unix.Store(t.Unix()) }
 
 func TestMemoryUsesItsClock(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	clock := newFakeClock(time.Unix(1_700_000_000, 0))
 	m := revocation.NewMemory(clock.Now)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -36,6 +37,27 @@ end
 return new
 `
 
+// DefaultMinReplicasTimeout is RedisOptions.MinReplicasTimeout when zero.
+const DefaultMinReplicasTimeout = 500 * time.Millisecond
+
+// RedisOptions configure a Redis store. The zero value is a store with the
+// default key prefix whose writes do not wait for replicas.
+type RedisOptions struct {
+	// KeyPrefix starts every key the store reads and writes. Default
+	// DefaultKeyPrefix.
+	KeyPrefix string
+	// MinReplicasAck, when above 0, makes every write wait (Redis WAIT)
+	// until that many replicas of the key's master hold it, and fail with
+	// ErrNotReplicated when fewer do within MinReplicasTimeout. Redis
+	// replication is asynchronous: without it an acknowledged revocation
+	// can be lost if the master dies before a replica has it. Default 0:
+	// a write returns once the master has it.
+	MinReplicasAck int
+	// MinReplicasTimeout bounds that wait. Default
+	// DefaultMinReplicasTimeout.
+	MinReplicasTimeout time.Duration
+}
+
 // Redis is the Store shared by every gateway, on a standalone, Sentinel or
 // Cluster Redis. See keys.go for the key layout; every key has a TTL.
 type Redis struct {
@@ -45,17 +67,26 @@ type Redis struct {
 	// cluster: keys live in different slots, so Check cannot use one MGET.
 	cluster bool
 	forward *redis.Script
+	// minAck and ackTimeout are RedisOptions.MinReplicasAck and
+	// MinReplicasTimeout; minAck 0 means writes do not WAIT.
+	minAck     int
+	ackTimeout time.Duration
 }
 
 var _ Store = (*Redis)(nil)
 
-// NewRedis returns a Store on client, whose keys start with keyPrefix
-// (DefaultKeyPrefix when ""). The store owns client: Close closes it.
-func NewRedis(client redis.UniversalClient, keyPrefix string) *Redis {
-	if keyPrefix == "" {
-		keyPrefix = DefaultKeyPrefix
+// NewRedis returns a Store on client configured by opts. The store owns
+// client: Close closes it.
+func NewRedis(client redis.UniversalClient, opts RedisOptions) *Redis {
+	if opts.KeyPrefix == "" {
+		opts.KeyPrefix = DefaultKeyPrefix
 	}
-	k := keys{prefix: keyPrefix}
+	if opts.MinReplicasTimeout <= 0 {
+		// WAIT with a timeout of 0 would block until enough replicas
+		// answer, possibly forever.
+		opts.MinReplicasTimeout = DefaultMinReplicasTimeout
+	}
+	k := keys{prefix: opts.KeyPrefix}
 	_, cluster := client.(*redis.ClusterClient)
 	return &Redis{
 		client:    client,
@@ -64,7 +95,9 @@ func NewRedis(client redis.UniversalClient, keyPrefix string) *Redis {
 		cluster:   cluster,
 		// Script.Run sends EVALSHA and falls back to EVAL when the server
 		// does not know the script yet (first use, restart, SCRIPT FLUSH).
-		forward: redis.NewScript(forwardSrc),
+		forward:    redis.NewScript(forwardSrc),
+		minAck:     max(opts.MinReplicasAck, 0),
+		ackTimeout: opts.MinReplicasTimeout,
 	}
 }
 
@@ -163,10 +196,10 @@ func parseUnix(s string) (time.Time, error) {
 // nothing: the token is expired anyway.
 func (r *Redis) RevokeToken(ctx context.Context, jti string, expiresAt time.Time) error {
 	exp := expiresAt.Unix()
-	if err := r.forward.Run(ctx, r.client, []string{r.keys.token(jti)}, exp, exp).Err(); err != nil {
-		return unavailable("revoke token", err)
-	}
-	return nil
+	key := r.keys.token(jti)
+	return r.write(ctx, "revoke token", key, func(c redis.Cmdable) error {
+		return r.forward.Run(ctx, c, []string{key}, exp, exp).Err()
+	})
 }
 
 // GetToken implements Store. The value is the expiry, so one GET answers.
@@ -187,21 +220,14 @@ func (r *Redis) GetToken(ctx context.Context, jti string) (TokenRevocation, erro
 
 // UnrevokeToken implements Store.
 func (r *Redis) UnrevokeToken(ctx context.Context, jti string) error {
-	if err := r.client.Del(ctx, r.keys.token(jti)).Err(); err != nil {
-		return unavailable("unrevoke token", err)
-	}
-	return nil
+	return r.del(ctx, "unrevoke token", r.keys.token(jti))
 }
 
 // MarkSubject implements Store. When mark plus ttl has already passed on
 // the server's clock, nothing is stored (the mark could reject no
 // unexpired token), but the winning mark is still returned.
 func (r *Redis) MarkSubject(ctx context.Context, subject string, mark time.Time, ttl time.Duration) (time.Time, error) {
-	t, err := r.markForward(ctx, r.keys.subject(subject), mark, ttl)
-	if err != nil {
-		return time.Time{}, unavailable("mark subject", err)
-	}
-	return t, nil
+	return r.markForward(ctx, "mark subject", r.keys.subject(subject), mark, ttl)
 }
 
 // GetSubject implements Store.
@@ -215,19 +241,12 @@ func (r *Redis) GetSubject(ctx context.Context, subject string) (time.Time, erro
 
 // UnmarkSubject implements Store.
 func (r *Redis) UnmarkSubject(ctx context.Context, subject string) error {
-	if err := r.client.Del(ctx, r.keys.subject(subject)).Err(); err != nil {
-		return unavailable("unmark subject", err)
-	}
-	return nil
+	return r.del(ctx, "unmark subject", r.keys.subject(subject))
 }
 
 // MarkGlobal implements Store, with MarkSubject's rules.
 func (r *Redis) MarkGlobal(ctx context.Context, mark time.Time, ttl time.Duration) (time.Time, error) {
-	t, err := r.markForward(ctx, r.globalKey, mark, ttl)
-	if err != nil {
-		return time.Time{}, unavailable("mark global", err)
-	}
-	return t, nil
+	return r.markForward(ctx, "mark global", r.globalKey, mark, ttl)
 }
 
 // GetGlobal implements Store.
@@ -241,19 +260,16 @@ func (r *Redis) GetGlobal(ctx context.Context) (time.Time, error) {
 
 // UnmarkGlobal implements Store.
 func (r *Redis) UnmarkGlobal(ctx context.Context) error {
-	if err := r.client.Del(ctx, r.globalKey).Err(); err != nil {
-		return unavailable("unmark global", err)
-	}
-	return nil
+	return r.del(ctx, "unmark global", r.globalKey)
 }
 
 // MarkUsed implements Store. Marking twice keeps the later expiry.
 func (r *Redis) MarkUsed(ctx context.Context, jti string, expiresAt time.Time) error {
 	exp := expiresAt.Unix()
-	if err := r.forward.Run(ctx, r.client, []string{r.keys.used(jti)}, exp, exp).Err(); err != nil {
-		return unavailable("mark used", err)
-	}
-	return nil
+	key := r.keys.used(jti)
+	return r.write(ctx, "mark used", key, func(c redis.Cmdable) error {
+		return r.forward.Run(ctx, c, []string{key}, exp, exp).Err()
+	})
 }
 
 // Ping implements Store.
@@ -268,14 +284,94 @@ func (r *Redis) Ping(ctx context.Context) error {
 func (r *Redis) Close() error { return r.client.Close() }
 
 // markForward runs the forward script for a mark that lives ttl past the
-// mark, in whole seconds.
-func (r *Redis) markForward(ctx context.Context, key string, mark time.Time, ttl time.Duration) (time.Time, error) {
+// mark, in whole seconds, and returns the mark in force.
+func (r *Redis) markForward(ctx context.Context, op, key string, mark time.Time, ttl time.Duration) (time.Time, error) {
 	rec := markRecord(mark, ttl)
-	n, err := r.forward.Run(ctx, r.client, []string{key}, rec.value, rec.expiresAt).Int64()
+	var n int64
+	err := r.write(ctx, op, key, func(c redis.Cmdable) (err error) {
+		n, err = r.forward.Run(ctx, c, []string{key}, rec.value, rec.expiresAt).Int64()
+		return err
+	})
 	if err != nil {
 		return time.Time{}, err
 	}
 	return unixTime(n), nil
+}
+
+// del deletes key.
+func (r *Redis) del(ctx context.Context, op, key string) error {
+	return r.write(ctx, op, key, func(c redis.Cmdable) error { return c.Del(ctx, key).Err() })
+}
+
+// write runs do, which writes key through c, and wraps its failure in
+// ErrUnavailable. With MinReplicasAck set it then sends WAIT.
+//
+// WAIT counts the replicas that have acknowledged the last write made on
+// the same connection, so both go over one dedicated connection to the
+// key's master (on a Cluster, the master of the key's slot: WAIT works per
+// shard). A go-redis Conn never silently reconnects: if the connection
+// breaks between the two, WAIT fails rather than answering for a fresh
+// connection that wrote nothing.
+//
+// A write that changed nothing (a later mark already stored, a key already
+// absent) propagates nothing, so WAIT has nothing new to wait for and
+// answers at once: the state in force came from another write, which its
+// writer's own WAIT covers.
+func (r *Redis) write(ctx context.Context, op, key string, do func(c redis.Cmdable) error) error {
+	if r.minAck == 0 {
+		if err := do(r.client); err != nil {
+			return unavailable(op, err)
+		}
+		return nil
+	}
+	node, err := r.masterFor(ctx, key)
+	if err != nil {
+		return unavailable(op, err)
+	}
+	conn := node.Conn()
+	defer conn.Close()
+	if err := do(conn); err != nil {
+		if cc, ok := r.client.(*redis.ClusterClient); ok && isRedirect(err) {
+			// The slot moved (resharding or a failover the client has not
+			// seen yet): refresh the slot map so that a retry finds the
+			// new master.
+			cc.ReloadState(ctx)
+		}
+		return unavailable(op, err)
+	}
+	n, err := conn.Wait(ctx, r.minAck, r.ackTimeout).Result()
+	if err != nil {
+		return unavailable(op+": wait for replicas", err)
+	}
+	if n < int64(r.minAck) {
+		return fmt.Errorf("%w: %w: redis %s: applied on the master but acknowledged by %d of %d replicas within %s; it may not survive a failover, retrying is safe",
+			ErrUnavailable, ErrNotReplicated, op, n, r.minAck, r.ackTimeout)
+	}
+	return nil
+}
+
+// masterFor returns the client of the master that holds key.
+func (r *Redis) masterFor(ctx context.Context, key string) (*redis.Client, error) {
+	switch c := r.client.(type) {
+	case *redis.Client:
+		// Standalone, or Sentinel: a failover client always talks to the
+		// current master.
+		return c, nil
+	case *redis.ClusterClient:
+		return c.MasterForKey(ctx, key)
+	default:
+		return nil, fmt.Errorf("min_replicas_ack needs a standalone, Sentinel or Cluster client, not %T", r.client)
+	}
+}
+
+// isRedirect reports a Cluster MOVED or ASK reply.
+func isRedirect(err error) bool {
+	var rerr redis.Error
+	if !errors.As(err, &rerr) {
+		return false
+	}
+	msg := rerr.Error()
+	return strings.HasPrefix(msg, "MOVED ") || strings.HasPrefix(msg, "ASK ")
 }
 
 // getMark reads one mark; ErrNotFound when there is none. Other errors are

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/revgate/revgate/config"
@@ -35,11 +36,12 @@ func newRedisClient(t testing.TB, srv *redistest.Server) redis.UniversalClient {
 }
 
 func TestRedisConformance(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t, redistest.Options{Password: testPassword})
 	var n atomic.Int64
 	tests := []struct {
 		name     string
-		newStore func(redis.UniversalClient, string) *revocation.Redis
+		newStore func(redis.UniversalClient, revocation.RedisOptions) *revocation.Redis
 	}{
 		{"with one MGET per check", revocation.NewRedis},
 		// The read path Cluster uses, run on the standalone server.
@@ -52,16 +54,17 @@ func TestRedisConformance(t *testing.T) {
 				// Each store has its own prefix: the subtests run in
 				// parallel on one server.
 				prefix := fmt.Sprintf("conformance%d:", n.Add(1))
-				return tt.newStore(newRedisClient(t, srv), prefix)
+				return tt.newStore(newRedisClient(t, srv), revocation.RedisOptions{KeyPrefix: prefix})
 			})
 		})
 	}
 }
 
 func TestRedisDefaultKeyPrefix(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := redistest.Start(t, redistest.Options{})
-	s := revocation.NewRedis(newRedisClient(t, srv), "")
+	s := revocation.NewRedis(newRedisClient(t, srv), revocation.RedisOptions{})
 	if err := s.RevokeToken(ctx, "j1", time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -74,10 +77,11 @@ func TestRedisDefaultKeyPrefix(t *testing.T) {
 // TestRedisKeysExpire reads back, with the TTL command, the expiry Redis
 // holds on each kind of key, and the value stored in it.
 func TestRedisKeysExpire(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := redistest.Start(t, redistest.Options{})
 	const prefix = "ttl:"
-	s := revocation.NewRedis(newRedisClient(t, srv), prefix)
+	s := revocation.NewRedis(newRedisClient(t, srv), revocation.RedisOptions{KeyPrefix: prefix})
 	admin := srv.NewClient()
 
 	now := time.Now().Truncate(time.Second)
@@ -130,9 +134,10 @@ func TestRedisKeysExpire(t *testing.T) {
 // TestRedisRevokedJTIKeySize reports what one revoked jti costs Redis, for
 // the memory budget; it fails only on an absurd figure.
 func TestRedisRevokedJTIKeySize(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	srv := redistest.Start(t, redistest.Options{})
-	s := revocation.NewRedis(newRedisClient(t, srv), "")
+	s := revocation.NewRedis(newRedisClient(t, srv), revocation.RedisOptions{})
 	const jti = "3f2b0c9e-6d2a-4a51-9d0e-7d5f3c1a2b4e" // a UUID, the common jti
 	if err := s.RevokeToken(ctx, jti, time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
@@ -191,9 +196,10 @@ func commandCalls(t *testing.T, c *redis.Client) map[string]int64 {
 }
 
 func TestRedisCheckIsOneRoundTrip(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name         string
-		newStore     func(redis.UniversalClient, string) *revocation.Redis
+		newStore     func(redis.UniversalClient, revocation.RedisOptions) *revocation.Redis
 		wantCmds     int64
 		wantPipeline int64
 		wantServer   map[string]int64
@@ -207,7 +213,7 @@ func TestRedisCheckIsOneRoundTrip(t *testing.T) {
 			// A server of its own: INFO commandstats counts every client.
 			srv := redistest.Start(t, redistest.Options{})
 			client := newRedisClient(t, srv)
-			s := tt.newStore(client, "")
+			s := tt.newStore(client, revocation.RedisOptions{})
 			if err := s.RevokeToken(ctx, "j1", time.Now().Add(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
@@ -244,8 +250,8 @@ func TestRedisCheckIsOneRoundTrip(t *testing.T) {
 					ran[name] = d
 				}
 			}
-			if fmt.Sprint(ran) != fmt.Sprint(tt.wantServer) {
-				t.Errorf("the server ran %v for one Check, want %v", ran, tt.wantServer)
+			if diff := cmp.Diff(tt.wantServer, ran); diff != "" {
+				t.Errorf("commands the server ran for one Check (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -255,8 +261,9 @@ func TestRedisCheckIsOneRoundTrip(t *testing.T) {
 // fail with ErrUnavailable (never naming the password), and the same store
 // must work again once the server is back on the same port.
 func TestRedisUnavailable(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t, redistest.Options{Password: testPassword})
-	s := revocation.NewRedis(newRedisClient(t, srv), "")
+	s := revocation.NewRedis(newRedisClient(t, srv), revocation.RedisOptions{})
 	ctx := t.Context()
 	if err := s.Ping(ctx); err != nil {
 		t.Fatal(err)
@@ -337,13 +344,14 @@ func TestRedisUnavailable(t *testing.T) {
 }
 
 func TestRedisWrongPassword(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t, redistest.Options{Password: testPassword})
 	const wrong = "wrong-Pa55word"
 	c, err := revocation.NewClient(config.Redis{URL: "redis://" + srv.Addr + "/0", Password: wrong})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := revocation.NewRedis(c, "")
+	s := revocation.NewRedis(c, revocation.RedisOptions{})
 	defer s.Close()
 	err = s.Ping(t.Context())
 	if !errors.Is(err, revocation.ErrUnavailable) {
@@ -355,6 +363,7 @@ func TestRedisWrongPassword(t *testing.T) {
 }
 
 func TestEvictionPolicy(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	t.Run("a default server reports noeviction, which is safe", func(t *testing.T) {
 		srv := redistest.Start(t, redistest.Options{})
@@ -401,6 +410,7 @@ func TestEvictionPolicy(t *testing.T) {
 }
 
 func TestSafeEvictionPolicy(t *testing.T) {
+	t.Parallel()
 	for _, p := range []string{"noeviction", "allkeys-lru", "volatile-lru", "allkeys-lfu", "volatile-lfu", "allkeys-random", "volatile-random", "volatile-ttl", ""} {
 		if got, want := revocation.SafeEvictionPolicy(p), p == "noeviction"; got != want {
 			t.Errorf("SafeEvictionPolicy(%q) = %v, want %v", p, got, want)
@@ -411,7 +421,7 @@ func TestSafeEvictionPolicy(t *testing.T) {
 func BenchmarkRedisCheck(b *testing.B) {
 	ctx := context.Background()
 	srv := redistest.Start(b, redistest.Options{})
-	s := revocation.NewRedis(newRedisClient(b, srv), "")
+	s := revocation.NewRedis(newRedisClient(b, srv), revocation.RedisOptions{})
 	if err := s.RevokeToken(ctx, "revoked", time.Now().Add(time.Hour)); err != nil {
 		b.Fatal(err)
 	}

@@ -10,6 +10,14 @@ import (
 // gateway maps it to 503 (or forwards, with on_store_error: open).
 var ErrUnavailable = errors.New("revocation store unavailable")
 
+// ErrNotReplicated is wrapped, together with ErrUnavailable, by a write
+// that the master applied but fewer replicas than
+// revocation.redis.min_replicas_ack acknowledged in time. The write stays
+// on the master and takes effect at once (so "nothing was changed" would be
+// wrong), but a failover before it reaches a replica would lose it. Every
+// write is idempotent, so retrying is safe.
+var ErrNotReplicated = errors.New("revocation not acknowledged by enough replicas")
+
 // ErrNotFound is returned by the Get* methods when nothing is recorded.
 var ErrNotFound = errors.New("revocation not found")
 
@@ -43,7 +51,8 @@ type TokenRevocation struct {
 // Store is revgate's revocation state. All times are whole seconds; stores
 // truncate. Every record has an expiry, so nothing ever needs flushing.
 // Implementations must be safe for concurrent use, and every method returns
-// an error wrapping ErrUnavailable when the backing store fails.
+// an error wrapping ErrUnavailable when the backing store fails; a write may
+// also wrap ErrNotReplicated (see there).
 type Store interface {
 	// Check answers a Query in at most one round trip.
 	Check(ctx context.Context, q Query) (State, error)

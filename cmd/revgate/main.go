@@ -73,6 +73,10 @@ Start with "revgate demo": it runs everything on this machine with no setup.`,
 		newDemoCommand(),
 		newConfigCommand(),
 		newVersionCommand(),
+		newRevokeCommand(),
+		newStatusCommand(),
+		newUnrevokeCommand(),
+		newTokenCommand(),
 	)
 	return root
 }

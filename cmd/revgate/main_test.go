@@ -165,6 +165,7 @@ func waitReady(t *testing.T, url string, p *process) {
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-p.done:
+			p.done <- err // the cleanup waits for it too
 			t.Fatalf("revgate exited early: %v\n%s", err, p.stderr.String())
 		default:
 		}

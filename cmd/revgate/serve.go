@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/revgate/revgate/config"
@@ -76,8 +77,11 @@ func openStore(cfg *config.Config, logger *slog.Logger) (revocation.Store, func(
 	if err != nil {
 		return nil, nil, err
 	}
+	// go-redis reports dial failures and pool events through its own
+	// package-level logger; send them to ours so they are structured too.
+	redis.SetLogger(redisLogger{logger})
 	eviction := func(ctx context.Context) (string, error) { return revocation.EvictionPolicy(ctx, client) }
-	return revocation.NewRedis(client, cfg.Revocation.Redis.KeyPrefix), eviction, nil
+	return revocation.NewRedis(client, revocation.RedisOptions{KeyPrefix: cfg.Revocation.Redis.KeyPrefix, MinReplicasAck: cfg.Revocation.Redis.MinReplicasAck, MinReplicasTimeout: cfg.Revocation.Redis.MinReplicasTimeout}), eviction, nil
 }
 
 // checkStoreAtStart reports, loudly, a store that does not answer or that may
@@ -123,24 +127,29 @@ func serveWithStore(ctx context.Context, cfg *config.Config, logger *slog.Logger
 	// not just until the shutdown signal, so draining requests still verify.
 	keysCtx, stopKeys := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopKeys()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics, err := gateway.NewMetrics(reg, gateway.BuildInfo{Version: version, Commit: buildCommit()})
+	if err != nil {
+		return err
+	}
 	verifier, err := gateway.NewVerifier(keysCtx, gateway.VerifierConfig{
 		JWT:              cfg.JWT,
 		MaxTokenLifetime: cfg.Revocation.MaxTokenLifetime,
 		Logger:           logger,
+		OnJWKSFetch:      metrics.ObserveJWKSFetch,
 	})
 	if err != nil {
 		return err
 	}
 	checkStoreAtStart(ctx, store, eviction, logger)
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	gw, err := gateway.New(gateway.Options{
 		Config:         cfg,
 		Store:          store,
 		Verifier:       verifier,
 		Logger:         logger,
-		AuditLogger:    logger.With("log", "audit"),
+		Metrics:        metrics,
 		Registerer:     reg,
 		Gatherer:       reg,
 		EvictionPolicy: eviction,

@@ -2,10 +2,12 @@
 // in revgate that needs Redis uses it, so there is one place that knows how
 // to find a free port, wait for readiness and clean up.
 //
-// A Server is one redis-server process. Sentinel, Cluster and TLS
-// topologies are meant to be built from several Servers plus the extra
-// arguments in Options (their own Start functions can come later without
-// changing this one).
+// A Server is one redis-server process; Options turn on TLS (with
+// certificates generated for the test) and ACL users. StartSentinel and
+// StartCluster build the other topologies revgate supports from several
+// Servers. Every process runs on a free loopback port (never 6379) in a
+// temporary directory, every wait has a deadline, and everything is killed
+// when the test ends.
 package redistest
 
 import (
@@ -21,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -57,6 +60,30 @@ type Options struct {
 	// {"--rename-command", "CONFIG", ""}. Later arguments win, so Args can
 	// override the helper's defaults.
 	Args []string
+	// TLS serves TLS only (--port 0, --tls-port) with a CA and certificates
+	// generated in the server's directory; see Server.TLS. Clients may
+	// present the client certificate but need not (--tls-auth-clients
+	// optional), like a managed Redis that authenticates by password.
+	TLS bool
+	// Users are ACL users created at start, besides the default user
+	// (which Password protects).
+	Users []User
+
+	// sentinelConfig, when set, runs redis-server in Sentinel mode with a
+	// configuration file holding this text. The file lives in the server's
+	// directory and is written once: Sentinel rewrites it with what it
+	// learns, and a restarted Sentinel must read that back.
+	sentinelConfig string
+	// cluster runs a Redis Cluster node with its own bus port.
+	cluster bool
+}
+
+// User is an ACL user: Start adds "on", the password and Rules.
+type User struct {
+	Name     string
+	Password string
+	// Rules are ACL rules such as "~revgate:*", "+get" or "+config|get".
+	Rules []string
 }
 
 // Server is a running (or stopped) redis-server owned by one test.
@@ -65,11 +92,14 @@ type Server struct {
 	Addr string
 	// Port is Addr's port.
 	Port int
+	// TLS holds the certificate files when Options.TLS is set, else nil.
+	TLS *TLSFiles
 
-	tb     testing.TB
-	opts   Options
-	dir    string // data directory and log file
-	socket string // unix socket, used to know that the answering server is ours
+	tb      testing.TB
+	opts    Options
+	dir     string // data directory and log file
+	socket  string // unix socket, used to know that the answering server is ours
+	busPort int    // Cluster bus port, when opts.cluster
 
 	mu   sync.Mutex
 	proc *process // nil while stopped
@@ -92,6 +122,13 @@ func Start(tb testing.TB, opts Options) *Server {
 	}
 	s := &Server{tb: tb, opts: opts, dir: tb.TempDir()}
 	s.socket = socketPath(tb, s.dir)
+	if opts.TLS {
+		files, err := writeTLSFiles(s.dir)
+		if err != nil {
+			tb.Fatalf("redistest: generating TLS certificates: %v", err)
+		}
+		s.TLS = files
+	}
 	tb.Cleanup(s.Stop)
 
 	// Between choosing a free port and redis-server binding it, another
@@ -104,6 +141,11 @@ func Start(tb testing.TB, opts Options) *Server {
 		}
 		s.Port = port
 		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		if opts.cluster {
+			if s.busPort, err = freePort(); err != nil {
+				tb.Fatalf("redistest: finding a free port: %v", err)
+			}
+		}
 		err = s.start()
 		if err == nil {
 			return s
@@ -117,17 +159,22 @@ func Start(tb testing.TB, opts Options) *Server {
 	return nil
 }
 
-// URL is the redis:// URL of the server, with the password if any.
+// URL is the redis:// URL of the server (rediss:// with TLS), with the
+// default user's password if any.
 func (s *Server) URL() string {
 	u := url.URL{Scheme: "redis", Host: s.Addr, Path: "/0"}
+	if s.TLS != nil {
+		u.Scheme = "rediss"
+	}
 	if s.opts.Password != "" {
 		u.User = url.UserPassword("", s.opts.Password)
 	}
 	return u.String()
 }
 
-// NewClient returns a client of the server, closed when the test ends. It
-// uses short timeouts so a test against a stopped server fails fast.
+// NewClient returns a client of the server, closed when the test ends. Like
+// revgate's own client it honors context deadlines, and its timeouts are
+// short so a test against a stopped server fails fast.
 func (s *Server) NewClient() *redis.Client {
 	c := redis.NewClient(s.clientOptions())
 	s.tb.Cleanup(func() { _ = c.Close() })
@@ -135,13 +182,19 @@ func (s *Server) NewClient() *redis.Client {
 }
 
 func (s *Server) clientOptions() *redis.Options {
-	return &redis.Options{
+	o := &redis.Options{
 		Addr:         s.Addr,
 		Password:     s.opts.Password,
 		DialTimeout:  2 * time.Second,
 		ReadTimeout:  2 * time.Second,
 		WriteTimeout: 2 * time.Second,
+		// Without it go-redis ignores context deadlines on the socket.
+		ContextTimeoutEnabled: true,
 	}
+	if s.TLS != nil {
+		o.TLSConfig = s.TLS.clientConfig()
+	}
+	return o
 }
 
 // Stop kills the server (SIGTERM, then SIGKILL). Data is lost: the server
@@ -154,6 +207,8 @@ func (s *Server) Stop() {
 	if p == nil {
 		return
 	}
+	// A paused process would queue SIGINT until continued.
+	_ = p.cmd.Process.Signal(syscall.SIGCONT)
 	_ = p.cmd.Process.Signal(os.Interrupt)
 	select {
 	case <-p.done:
@@ -163,8 +218,41 @@ func (s *Server) Stop() {
 	}
 }
 
+// Kill ends the server with SIGKILL, as a crash or a lost machine would:
+// no shutdown, no final save, no goodbye to replicas or Sentinels. Killing
+// a stopped server does nothing; Restart starts it again.
+func (s *Server) Kill() {
+	s.mu.Lock()
+	p := s.proc
+	s.proc = nil
+	s.mu.Unlock()
+	if p == nil {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
+// Pause freezes the server with SIGSTOP: its connections stay open but it
+// answers nothing, like a replica stuck behind a slow disk or a network
+// partition. Resume continues it; Stop and Kill work on a paused server.
+func (s *Server) Pause() { s.signal(syscall.SIGSTOP) }
+
+// Resume continues a paused server.
+func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig os.Signal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc != nil {
+		_ = s.proc.cmd.Process.Signal(sig)
+	}
+}
+
 // Restart stops the server if it runs and starts it again on the same port,
-// so clients configured with Addr reconnect to it. It starts empty.
+// so clients configured with Addr reconnect to it. It starts empty. It
+// fails the test that started the server, so call it from that test's
+// goroutine.
 func (s *Server) Restart() {
 	s.tb.Helper()
 	s.Stop()
@@ -191,8 +279,42 @@ func (s *Server) start() error {
 	_ = os.Remove(s.socket)
 	logFile := filepath.Join(s.dir, "redis.log")
 	_ = os.Remove(logFile)
-	args := []string{
-		"--port", strconv.Itoa(s.Port),
+	var args []string
+	if s.opts.sentinelConfig != "" {
+		conf := filepath.Join(s.dir, "sentinel.conf")
+		if _, err := os.Stat(conf); errors.Is(err, os.ErrNotExist) {
+			if err := os.WriteFile(conf, []byte(s.opts.sentinelConfig), 0o600); err != nil {
+				return err
+			}
+		}
+		// The configuration file must come first; the arguments after it
+		// override it.
+		args = append(args, conf, "--sentinel")
+	}
+	port := strconv.Itoa(s.Port)
+	if s.TLS != nil {
+		args = append(args,
+			"--port", "0",
+			"--tls-port", port,
+			"--tls-cert-file", s.TLS.CertFile,
+			"--tls-key-file", s.TLS.KeyFile,
+			"--tls-ca-cert-file", s.TLS.CAFile,
+			"--tls-auth-clients", "optional",
+		)
+	} else {
+		args = append(args, "--port", port)
+	}
+	if s.opts.cluster {
+		// An explicit bus port: the default, port+10000, may be taken or
+		// beyond 65535 for a high free port.
+		args = append(args,
+			"--cluster-enabled", "yes",
+			"--cluster-config-file", "nodes.conf",
+			"--cluster-port", strconv.Itoa(s.busPort),
+			"--cluster-node-timeout", "2000",
+		)
+	}
+	args = append(args,
 		"--bind", "127.0.0.1",
 		"--unixsocket", s.socket,
 		"--unixsocketperm", "700",
@@ -201,9 +323,14 @@ func (s *Server) start() error {
 		"--save", "",
 		"--appendonly", "no",
 		"--daemonize", "no",
-	}
+	)
 	if s.opts.Password != "" {
 		args = append(args, "--requirepass", s.opts.Password)
+	}
+	for _, u := range s.opts.Users {
+		// Each argument becomes one word of a "user" configuration line.
+		args = append(args, "--user", u.Name, "reset", "on", ">"+u.Password)
+		args = append(args, u.Rules...)
 	}
 	args = append(args, s.opts.Args...)
 

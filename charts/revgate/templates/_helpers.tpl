@@ -339,7 +339,7 @@ only the paths of the files the Secrets are mounted as.
 {{- end }}
 
 {{- $redis := dict }}
-{{- include "revgate.copyKeys" (list $v.revocation.redis $redis (list "url" "addrs" "masterName" "cluster" "username" "db" "tls" "keyPrefix")) }}
+{{- include "revgate.copyKeys" (list $v.revocation.redis $redis (list "url" "addrs" "masterName" "cluster" "username" "db" "tls" "keyPrefix" "minReplicasAck" "minReplicasTimeout")) }}
 {{- if $v.revocation.redis.passwordSecretRef.name }}
 {{- $_ := set $redis "password_file" (printf "%s/redis-password" $secretsDir) }}
 {{- else if $v.revocation.redis.passwordFile }}

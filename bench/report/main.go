@@ -1,0 +1,356 @@
+// Command report turns the records run.sh collects (results.jsonl, one JSON
+// object a line) into the benchmark table: per row the median requests/s,
+// p50 and p99 over the repeats, and the median of the row's ratio to the
+// bare proxy measured in the same round (rows of one round ran back to
+// back, so a ratio within a round cancels most of the machine's drift);
+// then the open-loop latency rows, Redis memory per record, Redis commands
+// per request, and each target of the performance issue, met or missed.
+//
+//	report results.jsonl
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Record is one line of results.jsonl; Kind says which fields are set.
+type Record struct {
+	Kind   string `json:"kind"` // row, wrk, latency, memory, cmdstats, param
+	ID     string `json:"id"`
+	Label  string `json:"label"`
+	Repeat int    `json:"repeat"`
+	// wrk
+	Wrk *struct {
+		Requests     int64   `json:"requests"`
+		DurationUS   int64   `json:"duration_us"`
+		ErrorsConn   int64   `json:"errors_connect"`
+		ErrorsRead   int64   `json:"errors_read"`
+		ErrorsWrite  int64   `json:"errors_write"`
+		ErrorsStatus int64   `json:"errors_status"`
+		ErrorsTime   int64   `json:"errors_timeout"`
+		P50          float64 `json:"p50_us"`
+		P99          float64 `json:"p99_us"`
+	} `json:"wrk"`
+	// latency (loadgen's Result)
+	Loadgen *struct {
+		Rate     float64 `json:"rate"`
+		Achieved float64 `json:"achieved_rate"`
+		Requests int64   `json:"requests"`
+		Errors   int64   `json:"errors"`
+		Non200   int64   `json:"non_200"`
+		P50      float64 `json:"p50_us"`
+		P99      float64 `json:"p99_us"`
+		P999     float64 `json:"p999_us"`
+		P99Due   float64 `json:"p99_from_due_us"`
+		Late     int64   `json:"late"`
+	} `json:"loadgen"`
+	// memory (load's Result)
+	Load *struct {
+		Marks        int     `json:"marks"`
+		JTIs         int     `json:"jtis"`
+		BytesPerMark float64 `json:"bytes_per_mark"`
+		BytesPerJTI  float64 `json:"bytes_per_jti"`
+		MarkKeyBytes int     `json:"mark_key_bytes"`
+		JTIKeyBytes  int     `json:"jti_key_bytes"`
+		Seconds      float64 `json:"seconds"`
+	} `json:"load"`
+	// cmdstats: calls per command during one wrk run of row ID
+	Requests int64            `json:"requests"`
+	Calls    map[string]int64 `json:"calls"`
+	// param
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: report results.jsonl")
+		os.Exit(2)
+	}
+	f, err := os.Open(os.Args[1])
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	var recs []Record
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) == "" {
+			continue
+		}
+		var r Record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			log.Fatalf("%s: %v: %s", os.Args[1], err, sc.Text())
+		}
+		recs = append(recs, r)
+	}
+	if err := sc.Err(); err != nil {
+		log.Fatal(err)
+	}
+	write(os.Stdout, recs)
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func ms(us float64) string { return fmt.Sprintf("%.2f ms", us/1e3) }
+
+// thousands formats n with spaces between groups of three digits.
+func thousands(n float64) string {
+	s := fmt.Sprintf("%.0f", n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+type rowStats struct {
+	rps, p50, p99 []float64
+	byRepeat      map[int]float64
+	errs          int64
+	requests      int64
+}
+
+func write(w io.Writer, recs []Record) {
+	var order []string
+	labels := map[string]string{}
+	params := map[string]string{}
+	stats := map[string]*rowStats{}
+	lat := map[string][]Record{}
+	var latOrder []string
+	var mems []Record
+	var cmds []Record
+	for _, r := range recs {
+		switch r.Kind {
+		case "param":
+			params[r.Name] = r.Value
+		case "row":
+			if _, ok := labels[r.ID]; !ok {
+				order = append(order, r.ID)
+			}
+			labels[r.ID] = r.Label
+		case "wrk":
+			s := stats[r.ID]
+			if s == nil {
+				s = &rowStats{byRepeat: map[int]float64{}}
+				stats[r.ID] = s
+			}
+			rps := float64(r.Wrk.Requests) / (float64(r.Wrk.DurationUS) / 1e6)
+			s.rps = append(s.rps, rps)
+			s.p50 = append(s.p50, r.Wrk.P50)
+			s.p99 = append(s.p99, r.Wrk.P99)
+			s.byRepeat[r.Repeat] = rps
+			s.errs += r.Wrk.ErrorsConn + r.Wrk.ErrorsRead + r.Wrk.ErrorsWrite + r.Wrk.ErrorsStatus + r.Wrk.ErrorsTime
+			s.requests += r.Wrk.Requests
+		case "latency":
+			if _, ok := lat[r.ID]; !ok {
+				latOrder = append(latOrder, r.ID)
+			}
+			lat[r.ID] = append(lat[r.ID], r)
+		case "memory":
+			mems = append(mems, r)
+		case "cmdstats":
+			cmds = append(cmds, r)
+		}
+	}
+
+	if len(params) > 0 {
+		keys := make([]string, 0, len(params))
+		for k := range params {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var ps []string
+		for _, k := range keys {
+			ps = append(ps, k+"="+params[k])
+		}
+		fmt.Fprintf(w, "Parameters: %s\n\n", strings.Join(ps, ", "))
+	}
+
+	// ratio returns the median over repeats of row/base within a repeat.
+	ratio := func(row, base string) (float64, bool) {
+		a, b := stats[row], stats[base]
+		if a == nil || b == nil {
+			return 0, false
+		}
+		var rs []float64
+		for rep, v := range a.byRepeat {
+			if bv, ok := b.byRepeat[rep]; ok && bv > 0 {
+				rs = append(rs, v/bv)
+			}
+		}
+		return median(rs), len(rs) > 0
+	}
+
+	fmt.Fprintln(w, "Throughput (wrk, closed loop; medians over repeats; ratio = median of row / bare proxy within each round)")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| row | requests/s | min–max | p50 | p99 | vs bare proxy | errors |")
+	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+	for _, id := range order {
+		s := stats[id]
+		if s == nil {
+			continue
+		}
+		r, ok := ratio(id, "bare")
+		rs := "–"
+		if ok {
+			rs = fmt.Sprintf("%.2f", r)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s–%s | %s | %s | %s | %d |\n", labels[id], thousands(median(s.rps)),
+			thousands(slices.Min(s.rps)), thousands(slices.Max(s.rps)), ms(median(s.p50)), ms(median(s.p99)), rs, s.errs)
+	}
+
+	var latDelta float64
+	var haveLat bool
+	if len(latOrder) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Latency at a fixed rate (loadgen, open loop, measured from each request's release by the pacer; medians over repeats)")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "| row | rate | achieved | p50 | p99 | p99.9 | p99 from due time | p99 − bare p99 | late starts | errors |")
+		fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+		baseP99 := map[int]float64{}
+		for _, r := range lat["bare"] {
+			baseP99[r.Repeat] = r.Loadgen.P99
+		}
+		for _, id := range latOrder {
+			var rate, ach, p50, p99, p999, p99due, deltas []float64
+			var late, errs int64
+			for _, r := range lat[id] {
+				l := r.Loadgen
+				rate, ach = append(rate, l.Rate), append(ach, l.Achieved)
+				p50, p99, p999 = append(p50, l.P50), append(p99, l.P99), append(p999, l.P999)
+				p99due = append(p99due, l.P99Due)
+				late += l.Late
+				errs += l.Errors + l.Non200
+				if b, ok := baseP99[r.Repeat]; ok {
+					deltas = append(deltas, l.P99-b)
+				}
+			}
+			d := "–"
+			if id != "bare" && len(deltas) > 0 {
+				d = fmt.Sprintf("%+.2f ms", median(deltas)/1e3)
+				if id == "rs256" {
+					latDelta, haveLat = median(deltas), true
+				}
+			}
+			fmt.Fprintf(w, "| %s | %s/s | %s/s | %s | %s | %s | %s | %s | %d | %d |\n", labels[id], thousands(median(rate)),
+				thousands(median(ach)), ms(median(p50)), ms(median(p99)), ms(median(p999)), ms(median(p99due)), d, late, errs)
+		}
+	}
+
+	var perJTI, perMark float64
+	var maxJTIs, maxMarks int
+	if len(mems) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Redis memory (INFO memory used_memory before/after loading, through revocation.Redis)")
+		fmt.Fprintln(w)
+		for _, m := range mems {
+			l := m.Load
+			fmt.Fprintf(w, "- %s: %s marks at %.1f B/mark (key %d B), %s jtis at %.1f B/jti (key %d B), loaded in %.1fs\n",
+				m.Label, thousands(float64(l.Marks)), l.BytesPerMark, l.MarkKeyBytes, thousands(float64(l.JTIs)), l.BytesPerJTI, l.JTIKeyBytes, l.Seconds)
+			// The largest load is the figure of record.
+			if l.JTIs > maxJTIs {
+				maxJTIs, perJTI = l.JTIs, l.BytesPerJTI
+			}
+			if l.Marks > maxMarks {
+				maxMarks, perMark = l.Marks, l.BytesPerMark
+			}
+		}
+	}
+
+	var cmdsPerReq float64
+	var haveCmds bool
+	if len(cmds) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Redis commands per authenticated request (INFO commandstats calls delta / wrk requests, INFO itself excluded)")
+		fmt.Fprintln(w)
+		var per []float64
+		for _, c := range cmds {
+			var total int64
+			var parts []string
+			names := make([]string, 0, len(c.Calls))
+			for k := range c.Calls {
+				names = append(names, k)
+			}
+			sort.Strings(names)
+			for _, k := range names {
+				if k == "info" || c.Calls[k] == 0 {
+					continue
+				}
+				total += c.Calls[k]
+				parts = append(parts, fmt.Sprintf("%s %s", k, thousands(float64(c.Calls[k]))))
+			}
+			p := float64(total) / float64(max(c.Requests, 1))
+			per = append(per, p)
+			fmt.Fprintf(w, "- %s, round %d: %s requests, %s commands (%s): %.3f per request\n", labels[c.ID], c.Repeat,
+				thousands(float64(c.Requests)), thousands(float64(total)), strings.Join(parts, ", "), p)
+		}
+		cmdsPerReq, haveCmds = median(per), true
+	}
+
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Targets (issue 8)")
+	fmt.Fprintln(w)
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "MISSED"
+	}
+	if r, ok := ratio("rs256", "bare"); ok {
+		fmt.Fprintf(w, "- RS256 + Redis, repeated token ≥ 0.80 of bare proxy: %.2f — %s\n", r, verdict(r >= .80))
+	}
+	if r, ok := ratio("rs256-distinct", "bare"); ok {
+		note := ""
+		if s := stats["rs256-distinct"]; s != nil && params["distinct_tokens"] != "" {
+			var n float64
+			fmt.Sscan(params["distinct_tokens"], &n)
+			if n > 0 {
+				note = fmt.Sprintf(" (%s tokens sent from a file of %s: each token %.1f times in all; no token repeats within %s requests)",
+					thousands(float64(s.requests)), thousands(n), float64(s.requests)/n, thousands(n))
+			}
+		}
+		fmt.Fprintf(w, "- RS256 + Redis, every token distinct ≥ 0.60 of bare proxy: %.2f — %s%s\n", r, verdict(r >= .60), note)
+	}
+	if haveLat {
+		fmt.Fprintf(w, "- p99 at half the bare proxy's peak ≤ bare p99 + 1.5 ms: %+.2f ms — %s\n", latDelta/1e3, verdict(latDelta <= 1500))
+	}
+	if haveCmds {
+		fmt.Fprintf(w, "- one Redis command round trip per authenticated request: %.3f — %s\n", cmdsPerReq, verdict(cmdsPerReq <= 1.01))
+	}
+	if perJTI > 0 {
+		fmt.Fprintf(w, "- Redis ≤ 120 B per revoked jti: %.1f B — %s\n", perJTI, verdict(perJTI <= 120))
+	}
+	if perMark > 0 {
+		fmt.Fprintf(w, "- Redis ≤ 120 B per subject mark: %.1f B — %s\n", perMark, verdict(perMark <= 120))
+	}
+	for _, id := range order {
+		if strings.HasPrefix(id, "rs256-jti") && id != "rs256-jti0" {
+			if r, ok := ratio(id, "rs256"); ok {
+				fmt.Fprintf(w, "- %s vs 0 revoked jtis ≥ 0.95: %.3f — %s\n", labels[id], r, verdict(r >= .95))
+			}
+		}
+	}
+}

@@ -1,0 +1,377 @@
+#!/usr/bin/env bash
+# bench/run.sh — revgate's performance harness, one command:
+#
+#   bench/run.sh [--duration 10s] [--connections 32] [--threads 2] [--repeats 3]
+#                [--distinct 50000] [--latency-duration 10s] [--quick] [--keep]
+#
+# It builds revgate, a small upstream (bench/upstream) and a bare
+# httputil.ReverseProxy (bench/bareproxy) into a temporary directory; mints
+# keys and tokens (bench/mint; the distinct-token set is cached in
+# bench/results/cache for 12h because RS256 signing costs ~1ms a token);
+# starts three dedicated redis-servers on free loopback ports (never 6379;
+# --save "" --appendonly no) and fills them through the revocation
+# package's own Store (bench/load):
+#
+#   A: MARKS subject marks, 0 revoked jtis   (every algorithm row uses A)
+#   B: MARKS subject marks, 100 000 revoked jtis
+#   C: MARKS subject marks, 1 000 000 revoked jtis
+#
+# (MARKS = 100 000). Bench tokens carry subjects that have a mark, placed
+# before their iat: every check reads a mark and rejects nothing. Then it
+# drives each row with wrk (-t threads, -c connections, bounded duration,
+# 127.0.0.1 only), the rows interleaved (each round rotates the order) and
+# repeated, every request carrying a bearer token (bench/wrk/tokens.lua):
+#
+#   upstream direct | bare proxy | bare proxy with a buffer pool (as
+#   revgate has) | revgate auth: none |
+#   revgate RS256, ES256, EdDSA, HS256 on Redis A (one token repeated) |
+#   revgate RS256, every token distinct (--distinct tokens, consumed in order
+#   across runs, so none repeats within that many requests) |
+#   revgate RS256 with the memory store (what the Redis round trip costs) |
+#   revgate RS256 with the access log on (log.level info, to /dev/null; the
+#   other instances run at warn) | revgate RS256 on Redis B and C
+#
+# then an open-loop latency phase (bench/loadgen) at half the bare proxy's
+# median peak, bare proxy and revgate RS256 interleaved. It also records
+# Redis memory per subject mark and per revoked jti (INFO memory) and Redis
+# commands per request during the RS256 row of every round (INFO
+# commandstats on Redis A, which no other row uses meanwhile).
+#
+# Results go to bench/results/<UTC time>/ (results.jsonl, table.md, logs/),
+# bench/results/latest points there, and the table is printed (bench/report).
+# Defaults take about 10-12 minutes; --quick (3s rows, one round, 5 000
+# distinct tokens, 10 000 / 100 000 jtis and 10 000 marks) about 2.
+#
+# Needs: go, wrk, redis-server, redis-cli, curl, jq. The machine is shared
+# and noisy: read ratios from one run, not absolute numbers across runs.
+set -euo pipefail
+
+DURATION=10s
+WARMUP=1s
+CONNECTIONS=32
+THREADS=2
+REPEATS=3
+DISTINCT=50000
+LAT_DURATION=10s
+MARKS=100000
+JTIS_MID=100000
+JTIS_BIG=1000000
+KEEP=0
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+
+while [[ $# -gt 0 ]]; do
+	case "$1" in
+	--duration) DURATION=$2; shift 2 ;;
+	--connections) CONNECTIONS=$2; shift 2 ;;
+	--threads) THREADS=$2; shift 2 ;;
+	--repeats) REPEATS=$2; shift 2 ;;
+	--distinct) DISTINCT=$2; shift 2 ;;
+	--latency-duration) LAT_DURATION=$2; shift 2 ;;
+	--quick)
+		DURATION=3s LAT_DURATION=3s REPEATS=1 DISTINCT=5000 MARKS=10000 JTIS_MID=10000 JTIS_BIG=100000
+		shift ;;
+	--keep) KEEP=1; shift ;;
+	-h | --help) usage; exit 0 ;;
+	*) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+	esac
+done
+
+for tool in go wrk redis-server redis-cli curl jq ss; do
+	command -v "$tool" >/dev/null || { echo "run.sh: $tool not found in PATH" >&2; exit 1; }
+done
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+OUT="$ROOT/bench/results/$STAMP"
+LOGS="$OUT/logs"
+mkdir -p "$LOGS"
+RESULTS="$OUT/results.jsonl"
+: >"$RESULTS"
+WORK=$(mktemp -d /tmp/revgate-bench.XXXXXX)
+BIN="$WORK/bin"
+PIDS=()
+
+cleanup() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	if [[ $KEEP == 1 ]]; then
+		echo "run.sh: kept $WORK" >&2
+	else
+		rm -rf "$WORK"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# record appends one JSON object (built by jq from name=value arguments) to
+# results.jsonl.
+param() { jq -cn --arg n "$1" --arg v "$2" '{kind:"param",name:$n,value:$v}' >>"$RESULTS"; }
+
+# free_port sets PORT to a free 127.0.0.1 port, never 6379, never one this
+# run already handed out.
+USED_PORTS=" "
+free_port() {
+	local p
+	while :; do
+		p=$(((RANDOM << 15 | RANDOM) % 30000 + 20000))
+		[[ $p == 6379 || $USED_PORTS == *" $p "* ]] && continue
+		if [[ -z $(ss -Htln "sport = :$p") ]]; then
+			USED_PORTS+="$p "
+			PORT=$p
+			return
+		fi
+	done
+}
+
+# wait_for CMD...: retry CMD for up to 15s.
+wait_for() {
+	local i
+	for i in $(seq 150); do
+		if "$@" >/dev/null 2>&1; then return 0; fi
+		sleep 0.1
+	done
+	echo "run.sh: timed out waiting for: $*" >&2
+	return 1
+}
+
+# wait_file FILE: wait until a helper wrote its bound address.
+wait_file() { wait_for test -s "$1"; cat "$1"; }
+
+# ---------------------------------------------------------------- build
+log "building into $WORK"
+go build -o "$BIN/revgate" ./cmd/revgate
+go build -o "$BIN/upstream" ./bench/upstream
+go build -o "$BIN/bareproxy" ./bench/bareproxy
+go build -o "$BIN/mint" ./bench/mint
+go build -o "$BIN/load" ./bench/load
+go build -o "$BIN/loadgen" ./bench/loadgen
+go build -o "$BIN/report" ./bench/report
+
+param duration "$DURATION"
+param warmup "$WARMUP"
+param connections "$CONNECTIONS"
+param threads "$THREADS"
+param repeats "$REPEATS"
+param distinct_tokens "$DISTINCT"
+param commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- 2>/dev/null || echo +dirty)"
+param go "$(go env GOVERSION)"
+param redis "$(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')"
+param cpus "$(nproc)"
+param loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---------------------------------------------------------------- keys, tokens
+KEYS="$ROOT/bench/results/cache/tokens-$DISTINCT"
+log "minting keys and tokens ($DISTINCT distinct RS256) in $KEYS"
+"$BIN/mint" -dir "$KEYS" -distinct "$DISTINCT" >&2
+OLDEST_IAT=$(jq -r .oldest_iat "$KEYS/meta.json")
+MARK_UNIX=$((OLDEST_IAT - 60))
+
+# ---------------------------------------------------------------- redis
+declare -A REDIS_PORT
+start_redis() { # name
+	local name=$1 dir="$WORK/redis-$1"
+	mkdir -p "$dir"
+	free_port
+	REDIS_PORT[$name]=$PORT
+	redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no \
+		--maxmemory-policy noeviction --dir "$dir" --logfile "$LOGS/redis-$name.log" --daemonize no &
+	PIDS+=($!)
+	wait_for redis-cli -p "$PORT" ping
+}
+load_redis() { # name marks jtis label
+	local name=$1 marks=$2 jtis=$3 label=$4 extra=()
+	[[ $jtis -gt 0 ]] && extra=(-revoke "$(jq -r .revoked_jti "$KEYS/meta.json")")
+	log "loading redis $name: $marks marks, $jtis revoked jtis"
+	"$BIN/load" -addr "127.0.0.1:${REDIS_PORT[$name]}" -marks "$marks" -mark-unix "$MARK_UNIX" -jtis "$jtis" "${extra[@]}" \
+		| jq -c --arg l "$label" '{kind:"memory",label:$l,load:.}' >>"$RESULTS"
+}
+for r in A B C; do start_redis $r; done
+load_redis A "$MARKS" 0 "redis A"
+load_redis B "$MARKS" "$JTIS_MID" "redis B"
+load_redis C "$MARKS" "$JTIS_BIG" "redis C"
+
+# ---------------------------------------------------------------- servers
+"$BIN/upstream" -listen 127.0.0.1:0 -addr-file "$WORK/upstream.addr" 2>"$LOGS/upstream.log" &
+PIDS+=($!)
+UPSTREAM=$(wait_file "$WORK/upstream.addr")
+"$BIN/bareproxy" -listen 127.0.0.1:0 -upstream "http://$UPSTREAM" -addr-file "$WORK/bareproxy.addr" 2>"$LOGS/bareproxy.log" &
+PIDS+=($!)
+BARE=$(wait_file "$WORK/bareproxy.addr")
+"$BIN/bareproxy" -buffer-pool -listen 127.0.0.1:0 -upstream "http://$UPSTREAM" -addr-file "$WORK/bareproxy-pool.addr" 2>"$LOGS/bareproxy-pool.log" &
+PIDS+=($!)
+BARE_POOL=$(wait_file "$WORK/bareproxy-pool.addr")
+
+declare -A GW_ADDR
+# start_revgate name alg store(A|B|C|memory) auth(required|none) [log level]
+# Instances log at warn (no access log) unless given a level; an instance at
+# info writes its access log to /dev/null, not to a file this run would
+# fill with gigabytes.
+start_revgate() {
+	local name=$1 alg=$2 store=$3 auth=$4 level=${5:-warn} cfg="$WORK/$1.yaml" keycfg routes="" storecfg logfile
+	free_port; local listen=$PORT
+	free_port; local admin=$PORT
+	case $alg in
+	# Inline, not hmac_secret_file: config.Load copies the file into
+	# hmac_secret and the verifier then refuses the pair ("set only one"),
+	# so serve cannot start with hmac_secret_file (reported with issue 8).
+	HS256) keycfg="hmac_secret: \"$(cat "$KEYS/hs256.secret")\"" ;;
+	*) keycfg="jwks_file: \"$KEYS/$(tr '[:upper:]' '[:lower:]' <<<"$alg").jwks.json\"" ;;
+	esac
+	[[ $auth == none ]] && routes=$'routes:\n  - prefix: "/"\n    auth: none'
+	if [[ $store == memory ]]; then
+		storecfg='store: memory'
+	else
+		storecfg=$'store: redis\n  redis:\n    url: "redis://127.0.0.1:'"${REDIS_PORT[$store]}"'/0"'
+	fi
+	cat >"$cfg" <<-EOF
+		listen: "127.0.0.1:$listen"
+		upstream:
+		  url: "http://$UPSTREAM"
+		  timeout: 10s
+		$routes
+		jwt:
+		  $keycfg
+		  algorithms: ["$alg"]
+		  issuer: "$(jq -r .issuer "$KEYS/meta.json")"
+		  audience: "$(jq -r .audience "$KEYS/meta.json")"
+		revocation:
+		  $storecfg
+		  max_token_lifetime: 24h
+		admin:
+		  listen: "127.0.0.1:$admin"
+		  tokens:
+		    - name: bench
+		      token: "bench-admin-token-0123456789"
+		log:
+		  level: $level
+	EOF
+	logfile="$LOGS/revgate-$name.log"
+	[[ $level == warn ]] || logfile=/dev/null
+	"$BIN/revgate" serve --config "$cfg" >"$logfile" 2>&1 &
+	PIDS+=($!)
+	if ! wait_for curl -sf "http://127.0.0.1:$admin/readyz"; then
+		echo "run.sh: revgate $name did not become ready; its log:" >&2
+		cat "$logfile" >&2
+		exit 1
+	fi
+	GW_ADDR[$name]="127.0.0.1:$listen"
+}
+log "starting revgate instances"
+start_revgate none RS256 A none
+start_revgate rs256 RS256 A required
+start_revgate es256 ES256 A required
+start_revgate eddsa EdDSA A required
+start_revgate hs256 HS256 A required
+start_revgate rs256-memory RS256 memory required
+start_revgate rs256-access RS256 A required info
+start_revgate rs256-b RS256 B required
+start_revgate rs256-c RS256 C required
+
+# ---------------------------------------------------------------- rows
+PATH_="/api/orders/42"
+ROWS=()
+declare -A LABEL URL TOKENS OFFSET
+row() { # id label addr tokenfile
+	ROWS+=("$1")
+	LABEL[$1]=$2
+	URL[$1]="http://$3$PATH_"
+	TOKENS[$1]=$4
+	OFFSET[$1]=0
+	jq -cn --arg id "$1" --arg l "$2" '{kind:"row",id:$id,label:$l}' >>"$RESULTS"
+}
+fmt_n() { sed ':a;s/\B[0-9]\{3\}\>/ &/;ta' <<<"$1"; }
+ONE="$KEYS/token-rs256.txt"
+row upstream "upstream direct" "$UPSTREAM" "$ONE"
+row bare "bare httputil.ReverseProxy" "$BARE" "$ONE"
+row bare-pool "bare proxy + buffer pool" "$BARE_POOL" "$ONE"
+row none "revgate auth: none" "${GW_ADDR[none]}" "$ONE"
+row rs256 "revgate RS256 (redis A: 0 jtis)" "${GW_ADDR[rs256]}" "$ONE"
+row es256 "revgate ES256" "${GW_ADDR[es256]}" "$KEYS/token-es256.txt"
+row eddsa "revgate EdDSA" "${GW_ADDR[eddsa]}" "$KEYS/token-eddsa.txt"
+row hs256 "revgate HS256" "${GW_ADDR[hs256]}" "$KEYS/token-hs256.txt"
+row rs256-distinct "revgate RS256, every token distinct" "${GW_ADDR[rs256]}" "$KEYS/tokens-rs256-distinct.txt"
+row rs256-memory "revgate RS256, memory store" "${GW_ADDR[rs256-memory]}" "$ONE"
+row rs256-access "revgate RS256, access log on" "${GW_ADDR[rs256-access]}" "$ONE"
+row rs256-jti-mid "revgate RS256 (redis B: $(fmt_n "$JTIS_MID") jtis)" "${GW_ADDR[rs256-b]}" "$ONE"
+row rs256-jti-big "revgate RS256 (redis C: $(fmt_n "$JTIS_BIG") jtis)" "${GW_ADDR[rs256-c]}" "$ONE"
+
+# Sanity: every row answers 200 to its token, and redis C rejects the
+# revoked one (the loader's layout is the gateway's).
+for id in "${ROWS[@]}"; do
+	code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(head -1 "${TOKENS[$id]}")" "${URL[$id]}")
+	[[ $code == 200 ]] || { echo "run.sh: row $id answered $code, not 200; see $LOGS" >&2; exit 1; }
+done
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$KEYS/token-rs256-revoked.txt")" "${URL[rs256-jti-big]}")
+[[ $code == 401 ]] || { echo "run.sh: a revoked token answered $code on redis C, not 401" >&2; exit 1; }
+
+# run_wrk id duration: one wrk run of a row; prints its WRKJSON object and
+# advances the row's token offset.
+run_wrk() {
+	local id=$1 d=$2 out json
+	out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$d" --timeout 2s -s bench/wrk/tokens.lua "${URL[$id]}" \
+		-- "${TOKENS[$id]}" "${OFFSET[$id]}" "$THREADS" 2>&1) || true
+	echo "$out" >>"$LOGS/wrk-$id.log"
+	json=$(sed -n 's/^WRKJSON //p' <<<"$out")
+	if [[ -z $json ]]; then
+		echo "run.sh: wrk failed on row $id:" >&2
+		echo "$out" >&2
+		exit 1
+	fi
+	OFFSET[$id]=$((OFFSET[$id] + $(jq .requests <<<"$json")))
+	WRK_JSON=$json
+}
+
+cmdstats() { # port: "name calls" lines
+	redis-cli -p "$1" info commandstats | tr -d '\r' | sed -n 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),.*/\1 \2/p'
+}
+
+NROWS=${#ROWS[@]}
+log "throughput: $NROWS rows x $REPEATS rounds, ${DURATION} each (+${WARMUP} warmup), c=$CONNECTIONS t=$THREADS"
+for ((rep = 1; rep <= REPEATS; rep++)); do
+	for ((k = 0; k < NROWS; k++)); do
+		id=${ROWS[(((rep - 1) * 3 + k) % NROWS)]}
+		run_wrk "$id" "$WARMUP"
+		before=""
+		[[ $id == rs256 ]] && before=$(cmdstats "${REDIS_PORT[A]}")
+		run_wrk "$id" "$DURATION"
+		jq -c --arg id "$id" --argjson r "$rep" '{kind:"wrk",id:$id,repeat:$r,wrk:.}' <<<"$WRK_JSON" >>"$RESULTS"
+		if [[ -n $before ]]; then
+			after=$(cmdstats "${REDIS_PORT[A]}")
+			LC_ALL=C join -a2 -e0 -o 0,1.2,2.2 <(LC_ALL=C sort <<<"$before") <(LC_ALL=C sort <<<"$after") \
+				| jq -cRn --arg id "$id" --argjson r "$rep" --argjson n "$(jq .requests <<<"$WRK_JSON")" \
+					'{kind:"cmdstats",id:$id,repeat:$r,requests:$n,
+					  calls:([inputs | split(" ") | {(.[0]): ((.[2]|tonumber) - (.[1]|tonumber))}] | add)}' >>"$RESULTS"
+		fi
+		log "round $rep/$REPEATS $(printf '%-16s' "$id") $(jq -r '"\(.requests / (.duration_us/1e6) | floor) req/s  p50 \(.p50_us)us  p99 \(.p99_us)us  non-2xx \(.errors_status)"' <<<"$WRK_JSON")"
+	done
+done
+
+# ---------------------------------------------------------------- latency
+BARE_PEAK=$(jq -s '[.[] | select(.kind=="wrk" and .id=="bare") | .wrk.requests / (.wrk.duration_us/1e6)] | sort
+	| if length % 2 == 1 then .[length/2|floor] else (.[length/2-1] + .[length/2]) / 2 end' "$RESULTS")
+RATE=$(jq -n --argjson p "$BARE_PEAK" '$p / 2 | floor')
+param latency_rate "$RATE"
+log "latency: open loop at $RATE req/s (half the bare proxy's median peak), ${LAT_DURATION} each"
+for ((rep = 1; rep <= REPEATS; rep++)); do
+	for id in bare rs256; do
+		"$BIN/loadgen" -url "${URL[$id]}" -rate "$RATE" -duration "$LAT_DURATION" -warmup "$WARMUP" \
+			-connections "$CONNECTIONS" -token-file "$ONE" \
+			| jq -c --arg id "$id" --argjson r "$rep" '{kind:"latency",id:$id,repeat:$r,loadgen:.}' | tee -a "$RESULTS" \
+			| jq -r '"round \(.repeat) \(.id): p50 \(.loadgen.p50_us)us p99 \(.loadgen.p99_us)us late \(.loadgen.late)"' >&2
+	done
+done
+param loadavg_end "$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---------------------------------------------------------------- report
+"$BIN/report" "$RESULTS" | tee "$OUT/table.md"
+ln -sfn "$STAMP" "$ROOT/bench/results/latest"
+log "results in $OUT"

@@ -1,0 +1,46 @@
+// Command upstream is the API behind every benchmark row: it answers every
+// request with 200 and a small JSON body, and does as little else as it
+// can, so the rows measure what sits in front of it.
+//
+//	upstream -listen 127.0.0.1:0 -addr-file FILE
+//
+// It writes the address it bound to -addr-file (when set) once listening.
+package main
+
+import (
+	"flag"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+)
+
+var body = []byte(`{"id":42,"status":"ok","items":[{"sku":"A-1","qty":2},{"sku":"B-7","qty":1}]}`)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:0", "address to listen on (loopback only)")
+	addrFile := flag.String("addr-file", "", "write the bound address here once listening")
+	flag.Parse()
+
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if *addrFile != "" {
+		if err := os.WriteFile(*addrFile, []byte(ln.Addr().String()), 0o600); err != nil {
+			log.Fatal(err)
+		}
+	}
+	length := strconv.Itoa(len(body))
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd["Content-Type"] = []string{"application/json"}
+		hd["Content-Length"] = []string{length}
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(body)
+	})
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	log.Fatal(srv.Serve(ln))
+}

@@ -1,0 +1,209 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+
+	"github.com/revgate/revgate/config"
+	"github.com/revgate/revgate/internal/redistest"
+	"github.com/revgate/revgate/revocation"
+)
+
+// The hot path, measured in process: one authorized GET through the proxy
+// handler (extract → verify → revocation check → proxy to a loopback
+// upstream), per algorithm, on the memory store and on a real redis-server.
+// bench/run.sh measures the same path end to end over TCP; these say where
+// the time and the allocations go. BenchmarkVerify (verify_test.go) is the
+// verification step alone.
+//
+//	go test -run '^$' -bench . -benchmem ./gateway/
+//	go test -run '^$' -bench 'ProxyHotPath/redis/RS256' -cpuprofile cpu.out ./gateway/
+
+// benchAlg is one signing setup: how the gateway is configured for it and
+// how its tokens are signed.
+type benchAlg struct {
+	name   string
+	mutate func(*config.Config) // nil: testConfig's RS256 JWKS file
+	token  func(testing.TB) string
+}
+
+func benchAlgs(tb testing.TB) []benchAlg {
+	k := vtKeys()
+	jwksFile := func(tb testing.TB, c *config.Config, pub any, kid, alg string) {
+		c.JWT.JWKSFile = vtWrite(tb, "jwks.json", vtJWKS(tb, vtJWK(tb, pub, kid, alg)))
+		c.JWT.Algorithms = []string{alg}
+	}
+	return []benchAlg{
+		{name: "RS256", token: func(tb testing.TB) string { return mint(tb, tok{}) }},
+		{
+			name:   "ES256",
+			mutate: func(c *config.Config) { jwksFile(tb, c, &k.ec.PublicKey, "ec-1", "ES256") },
+			token: func(tb testing.TB) string {
+				return mint(tb, tok{key: vtJWK(tb, k.ec, "ec-1", "ES256"), alg: jwa.ES256})
+			},
+		},
+		{
+			name:   "EdDSA",
+			mutate: func(c *config.Config) { jwksFile(tb, c, k.ed.Public(), "ed-1", "EdDSA") },
+			token: func(tb testing.TB) string {
+				return mint(tb, tok{key: vtJWK(tb, k.ed, "ed-1", "EdDSA"), alg: jwa.EdDSA})
+			},
+		},
+		{
+			name: "HS256",
+			mutate: func(c *config.Config) {
+				c.JWT.JWKSFile = ""
+				c.JWT.HMACSecret = string(k.hmac)
+				c.JWT.Algorithms = []string{"HS256"}
+			},
+			token: func(tb testing.TB) string {
+				return mint(tb, tok{key: vtJWK(tb, k.hmac, "", "HS256"), alg: jwa.HS256})
+			},
+		},
+	}
+}
+
+// benchStores are the stores the hot path runs against. The Redis one is
+// started once for every sub-benchmark of b.
+func benchStores(b *testing.B) []struct {
+	name string
+	open func() revocation.Store
+} {
+	var srv *redistest.Server
+	return []struct {
+		name string
+		open func() revocation.Store
+	}{
+		{"memory", func() revocation.Store { return revocation.NewMemory(nil) }},
+		{"redis", func() revocation.Store {
+			if srv == nil {
+				srv = redistest.Start(b, redistest.Options{})
+			}
+			if err := srv.NewClient().FlushDB(b.Context()).Err(); err != nil {
+				b.Fatal(err)
+			}
+			return revocation.NewRedis(srv.NewClient(), revocation.RedisOptions{KeyPrefix: "revgate:"})
+		}},
+	}
+}
+
+// discardWriter is a ResponseWriter that keeps only the status, so the
+// benchmark measures the gateway's allocations, not a recorder's.
+type discardWriter struct {
+	h      http.Header
+	status int
+}
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *discardWriter) WriteHeader(status int)      { w.status = status }
+
+// benchRequest is one reusable authorized request and the writer it is
+// answered into.
+type benchRequest struct {
+	req *http.Request
+	w   *discardWriter
+}
+
+func newBenchRequest(token string) *benchRequest {
+	req := httptest.NewRequest(http.MethodGet, "/api/orders/42", nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return &benchRequest{req: req, w: &discardWriter{h: http.Header{}}}
+}
+
+// serve sends the request through h and returns the status. The gateway
+// writes an X-Request-Id into the request; it is removed so every
+// iteration generates one, as a request from a client would.
+func (br *benchRequest) serve(h http.Handler) int {
+	delete(br.req.Header, headerRequestID)
+	clear(br.w.h)
+	br.w.status = 0
+	h.ServeHTTP(br.w, br.req)
+	return br.w.status
+}
+
+// markSubject gives the token's subject a mark from before its iat, so the
+// revocation check reads (and parses) a mark and rejects nothing, as in
+// bench/run.sh.
+func markSubject(tb testing.TB, store revocation.Store) {
+	tb.Helper()
+	_, err := store.MarkSubject(context.Background(), "alice", time.Now().Add(-time.Hour), 25*time.Hour)
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// BenchmarkProxyHotPath is one request through the proxy handler with a
+// valid token, repeated (so every verification is the same token's).
+func BenchmarkProxyHotPath(b *testing.B) {
+	for _, st := range benchStores(b) {
+		for _, alg := range benchAlgs(b) {
+			b.Run(st.name+"/"+alg.name, func(b *testing.B) {
+				store := st.open()
+				markSubject(b, store)
+				fg := newFuzzGateway(b, store, alg.mutate)
+				br := newBenchRequest(alg.token(b))
+				if got := br.serve(fg.proxy); got != http.StatusOK {
+					b.Fatalf("status %d, want 200", got)
+				}
+				fg.store.checks.Store(0)
+				var n int64
+				b.ReportAllocs()
+				for b.Loop() {
+					if got := br.serve(fg.proxy); got != http.StatusOK {
+						b.Fatalf("status %d, want 200", got)
+					}
+					n++
+				}
+				if got := fg.store.checks.Load(); got != n {
+					b.Fatalf("%d store checks for %d requests, want exactly one each", got, n)
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkProxyNoAuth is the proxy step alone (a route with auth: none):
+// what the hot path costs without a token, and so what the token steps add.
+func BenchmarkProxyNoAuth(b *testing.B) {
+	fg := newFuzzGateway(b, nil, func(c *config.Config) {
+		c.Routes = []config.Route{{Prefix: "/", Auth: config.AuthNone}}
+	})
+	br := newBenchRequest(mint(b, tok{}))
+	b.ReportAllocs()
+	for b.Loop() {
+		if got := br.serve(fg.proxy); got != http.StatusOK {
+			b.Fatalf("status %d, want 200", got)
+		}
+	}
+}
+
+// BenchmarkRevocationCheck is the pipeline's revocation step alone (lookup
+// timeout, breaker, metrics and the store's one round trip), per store.
+func BenchmarkRevocationCheck(b *testing.B) {
+	for _, st := range benchStores(b) {
+		b.Run(st.name, func(b *testing.B) {
+			store := st.open()
+			markSubject(b, store)
+			fg := newFuzzGateway(b, store, nil)
+			claims, err := fg.gw.verifier.Verify(context.Background(), mint(b, tok{}), PurposeAccess)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := fg.gw.pipeline.checkRevoked(ctx, claims, false); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
