@@ -117,14 +117,18 @@ log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 param() { jq -cn --arg n "$1" --arg v "$2" '{kind:"param",name:$n,value:$v}' >>"$RESULTS"; }
 
 # free_port sets PORT to a free 127.0.0.1 port, never 6379, never one this
-# run already handed out.
+# run already handed out, and below the kernel's ephemeral range, where the
+# local end of an outgoing connection (wrk's, the loader's) could hold it.
 USED_PORTS=" "
+read -r EPHEMERAL_LOW _ </proc/sys/net/ipv4/ip_local_port_range
+PORT_LOW=10000
+((EPHEMERAL_LOW - PORT_LOW >= 2000)) || PORT_LOW=$((EPHEMERAL_LOW - 2000))
 free_port() {
 	local p
 	while :; do
-		p=$(((RANDOM << 15 | RANDOM) % 30000 + 20000))
+		p=$(((RANDOM << 15 | RANDOM) % (EPHEMERAL_LOW - PORT_LOW) + PORT_LOW))
 		[[ $p == 6379 || $USED_PORTS == *" $p "* ]] && continue
-		if [[ -z $(ss -Htln "sport = :$p") ]]; then
+		if [[ -z $(ss -Htan "sport = :$p") ]]; then
 			USED_PORTS+="$p "
 			PORT=$p
 			return

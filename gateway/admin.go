@@ -36,13 +36,15 @@ func fieldError(field, problem string) *apiError {
 func utf8Valid(s string) bool { return utf8.ValidString(s) }
 
 var (
-	errAdminNoToken    = &apiError{status: http.StatusUnauthorized, code: "unauthorized", message: "missing admin token (Authorization: Bearer <token>)"}
-	errAdminBadToken   = &apiError{status: http.StatusUnauthorized, code: "unauthorized", message: "admin token not accepted"}
-	errAdminNotFound   = &apiError{status: http.StatusNotFound, code: "not_found", message: "no revocation recorded"}
-	errAdminNoRoute    = &apiError{status: http.StatusNotFound, code: "not_found", message: "no such endpoint"}
-	errAdminBadMethod  = &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", message: "method not allowed on this endpoint"}
-	errAdminTooLarge   = &apiError{status: http.StatusRequestEntityTooLarge, code: "request_too_large", message: errBodyTooLarge.Error()}
-	errAdminStoreDown  = &apiError{status: http.StatusServiceUnavailable, code: "revocation_unavailable", message: "revocation store unavailable; nothing was changed, retry"}
+	errAdminNoToken       = &apiError{status: http.StatusUnauthorized, code: "unauthorized", message: "missing admin token (Authorization: Bearer <token>)"}
+	errAdminBadToken      = &apiError{status: http.StatusUnauthorized, code: "unauthorized", message: "admin token not accepted"}
+	errAdminNotFound      = &apiError{status: http.StatusNotFound, code: "not_found", message: "no revocation recorded"}
+	errAdminNoRoute       = &apiError{status: http.StatusNotFound, code: "not_found", message: "no such endpoint"}
+	errAdminBadMethod     = &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", message: "method not allowed on this endpoint"}
+	errAdminTooLarge      = &apiError{status: http.StatusRequestEntityTooLarge, code: "request_too_large", message: errBodyTooLarge.Error()}
+	errAdminStoreDown     = &apiError{status: http.StatusServiceUnavailable, code: "revocation_unavailable", message: "revocation store unavailable; nothing was changed, retry"}
+	errAdminNotReplicated = &apiError{status: http.StatusServiceUnavailable, code: "not_replicated",
+		message: "the change was written but too few replicas acknowledged it (revocation.redis.min_replicas_ack); it may not survive a failover: retry"}
 	errAdminInternal   = &apiError{status: http.StatusInternalServerError, code: "internal_error", message: "internal error"}
 	errAdminBothTokens = fieldError("token", "give either token or jti, not both")
 )
@@ -94,6 +96,12 @@ func (g *Gateway) adminError(err error, c echo.Context) {
 		ae = &apiError{status: http.StatusBadRequest, code: "invalid_request", message: err.Error()}
 	case errors.Is(err, revocation.ErrNotFound):
 		ae = errAdminNotFound
+	case errors.Is(err, revocation.ErrNotReplicated):
+		// The master holds the change, but too few replicas confirmed it
+		// to be sure it survives a failover. Retrying is safe.
+		g.metrics.storeError("admin", err)
+		g.log.ErrorContext(c.Request().Context(), "admin change not acknowledged by enough replicas", "error", err.Error())
+		ae = errAdminNotReplicated
 	case errors.Is(err, revocation.ErrUnavailable):
 		g.metrics.storeError("admin", err)
 		g.log.ErrorContext(c.Request().Context(), "admin request failed: revocation store unavailable", "error", err.Error())

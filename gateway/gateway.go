@@ -91,11 +91,12 @@ func New(o Options) (*Gateway, error) {
 	if o.AuditLogger == nil {
 		o.AuditLogger = o.Logger.With("log", "audit")
 	}
-	if o.Registerer == nil {
-		o.Registerer = prometheus.NewRegistry()
+	if o.Registerer == nil && o.Gatherer == nil {
+		reg := prometheus.NewRegistry()
+		o.Registerer, o.Gatherer = reg, reg
 	}
-	if o.Gatherer == nil {
-		o.Gatherer = prometheus.NewRegistry()
+	if o.Registerer == nil || o.Gatherer == nil {
+		return nil, errors.New("gateway: give both Registerer and Gatherer, or neither")
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -22,6 +22,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jwt"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/revgate/revgate/config"
 	"github.com/revgate/revgate/internal/redistest"
@@ -177,11 +178,20 @@ func newHarness(t *testing.T, store revocation.Store, mutate func(*config.Config
 	logger := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	v, err := NewVerifier(ctx, VerifierConfig{JWT: h.cfg.JWT, MaxTokenLifetime: h.cfg.Revocation.MaxTokenLifetime, Logger: logger})
+	reg := prometheus.NewRegistry()
+	metrics, err := NewMetrics(reg, BuildInfo{Version: "test", Commit: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewVerifier(ctx, VerifierConfig{
+		JWT: h.cfg.JWT, MaxTokenLifetime: h.cfg.Revocation.MaxTokenLifetime, Logger: logger,
+		OnJWKSFetch: metrics.ObserveJWKSFetch,
+	})
 	if err != nil {
 		t.Fatalf("NewVerifier: %v", err)
 	}
-	h.gw, err = New(Options{Config: h.cfg, Store: store, Verifier: v, Logger: logger})
+	h.gw, err = New(Options{Config: h.cfg, Store: store, Verifier: v, Logger: logger,
+		Metrics: metrics, Registerer: reg, Gatherer: reg})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/revgate/revgate/revocation"
 )
 
 // BuildInfo names the running build in revgate_build_info.
@@ -68,7 +70,7 @@ func NewMetrics(reg prometheus.Registerer, info BuildInfo) (*Metrics, error) {
 		}),
 		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "store_errors_total",
-			Help: "Revocation store failures by operation (check, revoke, mark_used, admin, ...) and kind (timeout, circuit_open, error).",
+			Help: "Revocation store failures by operation (check, revoke, mark_used, admin, ...) and kind (timeout, circuit_open, not_replicated, error).",
 		}, []string{"op", "kind"}),
 		revocations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "revocations_total",
@@ -99,6 +101,13 @@ func NewMetrics(reg prometheus.Registerer, info BuildInfo) (*Metrics, error) {
 	// rather than "no data" before the first event.
 	m.jwksFetches.WithLabelValues("success")
 	m.jwksFetches.WithLabelValues("failure")
+	for _, kind := range []string{"timeout", "circuit_open", "error"} {
+		m.storeErrors.WithLabelValues("check", kind)
+	}
+	for _, ks := range [][2]string{{"token", "admin"}, {"subject", "admin"}, {"global", "admin"},
+		{"token", "logout"}, {"subject", "logout"}, {"subject", "reuse_detection"}} {
+		m.revocations.WithLabelValues(ks[0], ks[1])
+	}
 	return m, nil
 }
 
@@ -153,6 +162,8 @@ func (m *Metrics) storeError(op string, err error) {
 		kind = "timeout"
 	case errors.Is(err, errCircuitOpen):
 		kind = "circuit_open"
+	case errors.Is(err, revocation.ErrNotReplicated):
+		kind = "not_replicated"
 	}
 	m.storeErrors.WithLabelValues(op, kind).Inc()
 }

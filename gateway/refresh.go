@@ -4,15 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 )
-
-// refreshBody is the body of simplejwt's TokenRefreshView.
-type refreshBody struct {
-	Refresh string `json:"refresh"`
-}
 
 // authorizeRefresh handles an `auth: refresh` route: the token is the JSON
 // body's `refresh` field, checked like an access token but with
@@ -26,12 +23,14 @@ func (g *Gateway) authorizeRefresh(r *http.Request, fi *forwardInfo) (*Claims, e
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
-	// Other fields belong to the issuer, so this decoding is not strict.
-	var doc refreshBody
-	if len(body) == 0 || json.Unmarshal(body, &doc) != nil || doc.Refresh == "" {
+	raw, err := refreshMember(body)
+	if err != nil {
+		return nil, err
+	}
+	if raw == "" {
 		return nil, tokenError(ErrNoToken)
 	}
-	claims, err := g.pipeline.authorize(r.Context(), doc.Refresh, PurposeRefresh)
+	claims, err := g.pipeline.authorize(r.Context(), raw, PurposeRefresh)
 	if errors.Is(err, ErrReusedRefresh) {
 		g.revokeReusedSubject(r, claims)
 	}
@@ -72,4 +71,54 @@ func (g *Gateway) revokeReusedSubject(r *http.Request, claims *Claims) {
 	g.metrics.revocations.WithLabelValues("subject", "reuse_detection").Inc()
 	g.auditEvent(r, "refresh_reuse_detected", "reuse-detection",
 		slog.String("subject", claims.Subject), slog.String("jti", claims.JTI), slog.Time("revoked_before", mark.UTC()))
+}
+
+// errAmbiguousRefresh refuses a body in which more than one member could be
+// the refresh token.
+var errAmbiguousRefresh = fmt.Errorf(`%w: more than one member could be "refresh" (names differing only in case count)`, errBadBody)
+
+// refreshMember returns the string member "refresh" of the JSON object body
+// (simplejwt's TokenRefreshView), "" when there is none or body is not one
+// JSON object. Other members belong to the issuer and are not checked.
+//
+// The issuer parses the body it is forwarded with its own JSON library,
+// which matches member names exactly, and most take the last of repeated
+// names; encoding/json matches names case-insensitively (folding U+017F to
+// s, too). If the body held "refresh" twice, or "Refresh" beside it, the
+// gateway could check one token while the issuer honors another, a revoked
+// one: such a body is refused.
+func refreshMember(body []byte) (string, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", nil
+	}
+	var token string
+	found := false
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return "", nil
+		}
+		name, _ := t.(string)
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return "", nil
+		}
+		if !strings.EqualFold(name, "refresh") {
+			continue
+		}
+		if name != "refresh" || found {
+			return "", errAmbiguousRefresh
+		}
+		found = true
+		// A refresh that is not a string is no token.
+		_ = json.Unmarshal(value, &token)
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return "", nil
+	}
+	if _, err := dec.Token(); err != io.EOF { // nothing after the object
+		return "", nil
+	}
+	return token, nil
 }

@@ -204,22 +204,23 @@ func write(w io.Writer, recs []Record) {
 		return median(rs), len(rs) > 0
 	}
 
-	fmt.Fprintln(w, "Throughput (wrk, closed loop; medians over repeats; ratio = median of row / bare proxy within each round)")
+	fmt.Fprintln(w, "Throughput (wrk, closed loop; medians over repeats; a ratio is the median over rounds of row / baseline within the round)")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| row | requests/s | min–max | p50 | p99 | vs bare proxy | errors |")
-	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintln(w, "| row | requests/s | min–max | p50 | p99 | vs bare proxy | vs bare + pool | errors |")
+	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, id := range order {
 		s := stats[id]
 		if s == nil {
 			continue
 		}
-		r, ok := ratio(id, "bare")
-		rs := "–"
-		if ok {
-			rs = fmt.Sprintf("%.2f", r)
+		rs := [2]string{"–", "–"}
+		for i, base := range []string{"bare", "bare-pool"} {
+			if r, ok := ratio(id, base); ok {
+				rs[i] = fmt.Sprintf("%.2f", r)
+			}
 		}
-		fmt.Fprintf(w, "| %s | %s | %s–%s | %s | %s | %s | %d |\n", labels[id], thousands(median(s.rps)),
-			thousands(slices.Min(s.rps)), thousands(slices.Max(s.rps)), ms(median(s.p50)), ms(median(s.p99)), rs, s.errs)
+		fmt.Fprintf(w, "| %s | %s | %s–%s | %s | %s | %s | %s | %d |\n", labels[id], thousands(median(s.rps)),
+			thousands(slices.Min(s.rps)), thousands(slices.Max(s.rps)), ms(median(s.p50)), ms(median(s.p99)), rs[0], rs[1], s.errs)
 	}
 
 	var latDelta float64

@@ -377,7 +377,7 @@ only the paths of the files the Secrets are mounted as.
   "revocation" $revocation
   "logout" (dict "path" $v.logout.path)
   "admin" $admin
-  "log" (dict "level" $v.log.level "format" $v.log.format)
+  "log" (dict "level" $v.log.level "format" $v.log.format "include_subject" $v.log.includeSubject)
   "server" $server }}
 {{- with $v.routes }}
 {{- $_ := set $config "routes" . }}
