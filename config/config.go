@@ -91,6 +91,10 @@ type JWT struct {
 	// "header:NAME:SCHEME", "header:NAME", "cookie:NAME", "query:NAME".
 	// Default ["header:Authorization:Bearer"].
 	Lookup []string `mapstructure:"lookup" yaml:"lookup"`
+	// VerifyCacheSize bounds the cache of verified tokens, which lets a
+	// token seen before skip the signature check (revocation is still
+	// checked on every request). 0 disables it. Default 10000.
+	VerifyCacheSize int `mapstructure:"verify_cache_size" yaml:"verify_cache_size"`
 	// ForwardHeaders maps an upstream header to the claim it carries.
 	// Default {X-Revgate-Subject: sub}.
 	ForwardHeaders map[string]string `mapstructure:"forward_headers" yaml:"forward_headers"`

@@ -23,6 +23,7 @@ func TestDefault(t *testing.T) {
 			Algorithms:             []string{"RS256"},
 			Leeway:                 30 * time.Second,
 			SubjectClaim:           "sub",
+			VerifyCacheSize:        10000,
 			Lookup:                 []string{"header:Authorization:Bearer"},
 			ForwardHeaders:         map[string]string{"X-Revgate-Subject": "sub"},
 		},

@@ -164,6 +164,9 @@ func (c *Config) validateJWT(ps *problems) {
 	if j.Leeway < 0 {
 		ps.add("jwt.leeway", "must not be negative")
 	}
+	if c.JWT.VerifyCacheSize < 0 {
+		ps.add("jwt.verify_cache_size", "must not be negative (0 disables the cache)")
+	}
 	if j.SubjectClaim == "" {
 		ps.add("jwt.subject_claim", `is required (for example "sub")`)
 	}

@@ -73,6 +73,9 @@ type Verifier struct {
 
 	static []*verifyKey
 	remote *remoteJWKS // nil without jwks_url
+	// cache skips the signature check for tokens seen before; nil when
+	// jwt.verify_cache_size is 0.
+	cache *verifyCache
 
 	mu   sync.Mutex // serializes key set rebuilds
 	keys atomic.Pointer[keySet]
@@ -146,6 +149,7 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 		audiences:    nonEmpty(j.Audience),
 		claimNames:   []string{"exp", "nbf", "iat", "iss", "aud", "jti", "sub"},
 		subjectClaim: j.SubjectClaim,
+		cache:        newVerifyCache(j.VerifyCacheSize),
 	}
 	for a := range numAlgs {
 		if allowed.has(a) {
@@ -220,6 +224,22 @@ func (v *Verifier) Keys() []KeyInfo { return v.keys.Load().infos() }
 //     leeway); iss and aud match when configured; required_claims
 //     (refresh_required_claims for PurposeRefresh) are present and equal.
 func (v *Verifier) Verify(ctx context.Context, raw string, p Purpose) (*Claims, error) {
+	if v.cache == nil || p == PurposeRevoke {
+		return v.verify(ctx, raw, p)
+	}
+	keys, now := v.keys.Load(), v.now()
+	if c, ok := v.cache.get(raw, p, keys, now); ok {
+		return c, nil
+	}
+	c, err := v.verify(ctx, raw, p)
+	if err == nil && !c.ExpiresAt.IsZero() {
+		v.cache.put(raw, p, c, keys, c.ExpiresAt.Add(v.leeway+time.Second), now)
+	}
+	return c, err
+}
+
+// verify is Verify without the cache.
+func (v *Verifier) verify(ctx context.Context, raw string, p Purpose) (*Claims, error) {
 	if raw == "" {
 		return nil, tokenError(ErrNoToken)
 	}
