@@ -1,6 +1,9 @@
 package revocation
 
-import "encoding/base64"
+import (
+	"crypto/sha256"
+	"encoding/base64"
+)
 
 // DefaultKeyPrefix is the key prefix when revocation.redis.key_prefix is
 // not set.
@@ -8,13 +11,16 @@ const DefaultKeyPrefix = "revgate:"
 
 // Key layout, after the prefix:
 //
-//	t:<enc(jti)>      revoked jti; value: its expiry, unix seconds
-//	u:<enc(jti)>      used refresh jti; value: its expiry, unix seconds
+//	t:<digest(jti)>   revoked jti; value: 1, expiring with the record
+//	u:<digest(jti)>   used refresh jti; value: 1, expiring with the record
 //	s:<enc(subject)>  subject mark; value: the mark, unix seconds
 //	g                 global mark; value: the mark, unix seconds
 //
-// The one-letter tags keep keys short: Redis pays for every byte of every
-// key, and revoked jtis are the bulk of the data.
+// Revoked jtis are the bulk of the data, so their records are as small as
+// Redis allows: a fixed 16-byte key part whatever the jti's length, and the
+// value 1, which Redis shares between keys instead of storing each time;
+// the record's expiry is its key's expiry. The one-letter tags keep every
+// key short.
 const (
 	tagToken   = "t:"
 	tagUsed    = "u:"
@@ -31,10 +37,19 @@ func EncodeKeyPart(s string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(s))
 }
 
+// DigestJTI is a jti's part of its keys: the first 16 bytes of its
+// SHA-256, as raw bytes (Redis keys are binary-safe). Two jtis share a key
+// only if they collide in 128 bits, which takes about 2^64 jtis; the
+// digest also bounds the key of a 1 KiB jti to the size of a short one.
+func DigestJTI(jti string) string {
+	sum := sha256.Sum256([]byte(jti))
+	return string(sum[:16])
+}
+
 // keys builds the keys of one key prefix.
 type keys struct{ prefix string }
 
-func (k keys) token(jti string) string { return k.prefix + tagToken + EncodeKeyPart(jti) }
-func (k keys) used(jti string) string  { return k.prefix + tagUsed + EncodeKeyPart(jti) }
+func (k keys) token(jti string) string { return k.prefix + tagToken + DigestJTI(jti) }
+func (k keys) used(jti string) string  { return k.prefix + tagUsed + DigestJTI(jti) }
 func (k keys) subject(s string) string { return k.prefix + tagSubject + EncodeKeyPart(s) }
 func (k keys) global() string          { return k.prefix + tagGlobal }

@@ -37,6 +37,37 @@ end
 return new
 `
 
+// expirySrc is forwardSrc for records whose value is 1 and whose expiry is
+// their key's (revoked and used jtis): a record that already expires no
+// earlier is kept, otherwise 1 is stored with EXAT, unless that expiry has
+// passed. KEYS[1] is the record, ARGV[1] its expiry in unix seconds. It
+// returns nothing useful.
+const expirySrc = `
+local ms = redis.call('PTTL', KEYS[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1])
+local exp = tonumber(ARGV[1])
+if ms == -1 or (ms >= 0 and now + ms / 1000 >= exp) then
+	return 0
+end
+if exp > now then
+	redis.call('SET', KEYS[1], 1, 'EXAT', exp)
+end
+return 0
+`
+
+// expiryOfSrc answers a record's expiry in unix seconds, from the server's
+// clock and the key's remaining time to live (so the answer is the second
+// EXAT set); -2 when the key does not exist.
+const expiryOfSrc = `
+local ms = redis.call('PTTL', KEYS[1])
+if ms < 0 then
+	return ms
+end
+local t = redis.call('TIME')
+return math.floor((tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + ms + 500) / 1000)
+`
+
 // DefaultMinReplicasTimeout is RedisOptions.MinReplicasTimeout when zero.
 const DefaultMinReplicasTimeout = 500 * time.Millisecond
 
@@ -67,6 +98,10 @@ type Redis struct {
 	// cluster: keys live in different slots, so Check cannot use one MGET.
 	cluster bool
 	forward *redis.Script
+	// expiry and expiryOf write and read jti records (expirySrc,
+	// expiryOfSrc).
+	expiry   *redis.Script
+	expiryOf *redis.Script
 	// minAck and ackTimeout are RedisOptions.MinReplicasAck and
 	// MinReplicasTimeout; minAck 0 means writes do not WAIT.
 	minAck     int
@@ -96,6 +131,8 @@ func NewRedis(client redis.UniversalClient, opts RedisOptions) *Redis {
 		// Script.Run sends EVALSHA and falls back to EVAL when the server
 		// does not know the script yet (first use, restart, SCRIPT FLUSH).
 		forward:    redis.NewScript(forwardSrc),
+		expiry:     redis.NewScript(expirySrc),
+		expiryOf:   redis.NewScript(expiryOfSrc),
 		minAck:     max(opts.MinReplicasAck, 0),
 		ackTimeout: opts.MinReplicasTimeout,
 	}
@@ -195,27 +232,28 @@ func parseUnix(s string) (time.Time, error) {
 // RevokeToken implements Store. An expiry that has already passed records
 // nothing: the token is expired anyway.
 func (r *Redis) RevokeToken(ctx context.Context, jti string, expiresAt time.Time) error {
+	return r.writeExpiry(ctx, "revoke token", r.keys.token(jti), expiresAt)
+}
+
+// writeExpiry records a jti key that lives until expiresAt (or later).
+func (r *Redis) writeExpiry(ctx context.Context, op, key string, expiresAt time.Time) error {
 	exp := expiresAt.Unix()
-	key := r.keys.token(jti)
-	return r.write(ctx, "revoke token", key, func(c redis.Cmdable) error {
-		return r.forward.Run(ctx, c, []string{key}, exp, exp).Err()
+	return r.write(ctx, op, key, func(c redis.Cmdable) error {
+		return r.expiry.Run(ctx, c, []string{key}, exp).Err()
 	})
 }
 
-// GetToken implements Store. The value is the expiry, so one GET answers.
+// GetToken implements Store. The record's expiry is its key's, read in one
+// script call.
 func (r *Redis) GetToken(ctx context.Context, jti string) (TokenRevocation, error) {
-	v, err := r.client.Get(ctx, r.keys.token(jti)).Result()
-	if errors.Is(err, redis.Nil) {
+	exp, err := r.expiryOf.Run(ctx, r.client, []string{r.keys.token(jti)}).Int64()
+	if err != nil {
+		return TokenRevocation{}, unavailable("get token", err)
+	}
+	if exp < 0 {
 		return TokenRevocation{}, ErrNotFound
 	}
-	if err != nil {
-		return TokenRevocation{}, unavailable("get token", err)
-	}
-	exp, err := parseUnix(v)
-	if err != nil {
-		return TokenRevocation{}, unavailable("get token", err)
-	}
-	return TokenRevocation{JTI: jti, ExpiresAt: exp}, nil
+	return TokenRevocation{JTI: jti, ExpiresAt: unixTime(exp)}, nil
 }
 
 // UnrevokeToken implements Store.
@@ -265,11 +303,7 @@ func (r *Redis) UnmarkGlobal(ctx context.Context) error {
 
 // MarkUsed implements Store. Marking twice keeps the later expiry.
 func (r *Redis) MarkUsed(ctx context.Context, jti string, expiresAt time.Time) error {
-	exp := expiresAt.Unix()
-	key := r.keys.used(jti)
-	return r.write(ctx, "mark used", key, func(c redis.Cmdable) error {
-		return r.forward.Run(ctx, c, []string{key}, exp, exp).Err()
-	})
+	return r.writeExpiry(ctx, "mark used", r.keys.used(jti), expiresAt)
 }
 
 // Ping implements Store.

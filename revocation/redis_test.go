@@ -68,7 +68,7 @@ func TestRedisDefaultKeyPrefix(t *testing.T) {
 	if err := s.RevokeToken(ctx, "j1", time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	key := "revgate:t:" + revocation.EncodeKeyPart("j1")
+	key := "revgate:t:" + revocation.DigestJTI("j1")
 	if n, err := srv.NewClient().Exists(ctx, key).Result(); err != nil || n != 1 {
 		t.Errorf("EXISTS %s = %d, %v; want 1", key, n, err)
 	}
@@ -107,8 +107,8 @@ func TestRedisKeysExpire(t *testing.T) {
 		wantTTL   time.Duration
 		wantValue int64
 	}{
-		{"a revoked jti lives until its expiry", prefix + "t:" + revocation.EncodeKeyPart("j1"), time.Until(exp), exp.Unix()},
-		{"a used jti lives until its expiry", prefix + "u:" + revocation.EncodeKeyPart("r1"), time.Until(exp), exp.Unix()},
+		{"a revoked jti lives until its expiry", prefix + "t:" + revocation.DigestJTI("j1"), time.Until(exp), 1},
+		{"a used jti lives until its expiry", prefix + "u:" + revocation.DigestJTI("r1"), time.Until(exp), 1},
 		{"a subject mark lives ttl past the mark", prefix + "s:" + revocation.EncodeKeyPart("alice"), time.Until(mark.Add(markTTL)), mark.Unix()},
 		{"the global mark lives ttl past the mark", prefix + "g", time.Until(mark.Add(markTTL)), mark.Unix()},
 	}
@@ -142,7 +142,7 @@ func TestRedisRevokedJTIKeySize(t *testing.T) {
 	if err := s.RevokeToken(ctx, jti, time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	key := revocation.DefaultKeyPrefix + "t:" + revocation.EncodeKeyPart(jti)
+	key := revocation.DefaultKeyPrefix + "t:" + revocation.DigestJTI(jti)
 	n, err := srv.NewClient().MemoryUsage(ctx, key).Result()
 	if err != nil {
 		t.Fatal(err)

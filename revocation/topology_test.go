@@ -64,9 +64,10 @@ func TestSentinelTopology(t *testing.T) {
 		}
 		// Read the replica itself: a replica applies a write before it
 		// acknowledges its offset, so it must be there already.
-		key := "acked:t:" + revocation.EncodeKeyPart("j1")
-		if v, err := s.Replica.NewClient().Get(ctx, key).Int64(); err != nil || v != exp.Unix() {
-			t.Errorf("GET %s on the replica = %d, %v; want %d", key, v, err, exp.Unix())
+		key := "acked:t:" + revocation.DigestJTI("j1")
+		replica := s.Replica.NewClient()
+		if at, err := replica.ExpireTime(ctx, key).Result(); err != nil || at != time.Duration(exp.Unix())*time.Second {
+			t.Errorf("EXPIRETIME of the jti record on the replica = %v, %v; want %d", at, err, exp.Unix())
 		}
 	})
 
@@ -145,7 +146,7 @@ func TestClusterTopology(t *testing.T) {
 	t.Run("writes wait for replicas of the key's own shard", func(t *testing.T) {
 		ctx := t.Context()
 		st := revocation.NewRedis(newConfiguredClient(t, cfg), revocation.RedisOptions{KeyPrefix: "shard:", MinReplicasAck: 1, MinReplicasTimeout: 50 * time.Millisecond})
-		key := "shard:t:" + revocation.EncodeKeyPart("j1")
+		key := "shard:t:" + revocation.DigestJTI("j1")
 		owner, err := cl.NodeFor(ctx, key)
 		if err != nil {
 			t.Fatal(err)
@@ -236,7 +237,7 @@ var aclUser = redistest.User{
 	Password: "acl-Pa55word-7f3e",
 	Rules: []string{
 		"~revgate:*",
-		"+get", "+mget", "+set", "+del", "+time",
+		"+get", "+mget", "+set", "+del", "+time", "+pttl",
 		"+eval", "+evalsha",
 		"+ping", "+config|get", "+wait",
 	},

@@ -12,7 +12,9 @@
 // `revgate token mint` and most issuers use) expiring 1h to 20h from now,
 // then -revoke (a jti a sanity check expects to be rejected). It prints one
 // JSON object. The memory figures exclude the loader's own connections:
-// used_memory is read on a single connection while no pool is open.
+// used_memory is read on a single connection while no pool is open, once it
+// has stopped moving (a growing keyspace leaves Redis rehashing into a
+// table twice the size for a few seconds, both tables allocated meanwhile).
 package main
 
 import (
@@ -73,7 +75,7 @@ func main() {
 	start := time.Now()
 	res := Result{Addr: *addr, Marks: *marks, JTIs: *jtis,
 		MarkKeyBytes: len(*prefix) + 2 + len(revocation.EncodeKeyPart(benchdata.Subject(0))),
-		JTIKeyBytes:  len(*prefix) + 2 + len(revocation.EncodeKeyPart(randomJTI())),
+		JTIKeyBytes:  len(*prefix) + 2 + len(revocation.DigestJTI(randomJTI())),
 	}
 	var err error
 	if res.UsedMemoryBefore, err = usedMemory(ctx, *addr); err != nil {
@@ -164,10 +166,24 @@ func run(ctx context.Context, addr, prefix string, workers, n int, f func(*revoc
 	return errors.Join(errs...)
 }
 
-// usedMemory reads INFO memory's used_memory on a single fresh connection.
+// usedMemory reads INFO memory's used_memory on a single fresh connection
+// once two readings half a second apart agree (at most 15s).
 func usedMemory(ctx context.Context, addr string) (int64, error) {
 	c := redis.NewClient(&redis.Options{Addr: addr, PoolSize: 1})
 	defer c.Close()
+	last, err := readUsedMemory(ctx, c)
+	for deadline := time.Now().Add(15 * time.Second); err == nil && time.Now().Before(deadline); {
+		time.Sleep(500 * time.Millisecond)
+		var cur int64
+		if cur, err = readUsedMemory(ctx, c); err == nil && cur == last {
+			break
+		}
+		last = cur
+	}
+	return last, err
+}
+
+func readUsedMemory(ctx context.Context, c *redis.Client) (int64, error) {
 	info, err := c.Info(ctx, "memory").Result()
 	if err != nil {
 		return 0, err
