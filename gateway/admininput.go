@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -48,20 +47,41 @@ func parseTimeString(field, s string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fieldError(field, "expected an RFC 3339 time like 2026-01-02T15:04:05Z or unix seconds")
 	}
+	if t.Unix() < 0 {
+		return time.Time{}, fieldError(field, "before 1970")
+	}
 	return t.Truncate(time.Second).UTC(), nil
 }
 
 // parseUnix reads unix seconds. Fractions are truncated; negative values and
 // values past year 9999 are refused.
 func parseUnix(field, s string) (time.Time, error) {
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+	// Plain decimal only: strconv would also take hex floats, exponents,
+	// "Inf" and underscores, none of which anyone means as a time.
+	whole, frac, _ := strings.Cut(s, ".")
+	if !allDigits(whole) || (frac != "" && !allDigits(frac)) || strings.HasSuffix(s, ".") {
+		if strings.HasPrefix(s, "-") && allDigits(strings.TrimPrefix(whole, "-")) {
+			return time.Time{}, fieldError(field, "unix seconds out of range")
+		}
 		return time.Time{}, fieldError(field, "expected an RFC 3339 time or unix seconds")
 	}
-	if f < 0 || f > 253402300799 {
+	n, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || n > 253402300799 {
 		return time.Time{}, fieldError(field, "unix seconds out of range")
 	}
-	return time.Unix(int64(f), 0).UTC(), nil
+	return time.Unix(n, 0).UTC(), nil
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // checkText validates a free-form input: not empty (when required), valid

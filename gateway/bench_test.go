@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"testing"
 	"time"
 
@@ -21,8 +23,8 @@ import (
 // the time and the allocations go. BenchmarkVerify (verify_test.go) is the
 // verification step alone.
 //
-//	go test -run '^$' -bench . -benchmem ./gateway/
-//	go test -run '^$' -bench 'ProxyHotPath/redis/RS256' -cpuprofile cpu.out ./gateway/
+//	go test -run '^$' -bench 'ProxyHotPath|ProxyNoAuth|RevocationCheck|Verify' -benchmem ./gateway/
+//	go test -run '^$' -bench 'ProxyHotPath/redis/RS256/uncached' -cpuprofile cpu.out ./gateway/
 
 // benchAlg is one signing setup: how the gateway is configured for it and
 // how its tokens are signed.
@@ -66,6 +68,20 @@ func benchAlgs(tb testing.TB) []benchAlg {
 			},
 		},
 	}
+}
+
+// leanUpstream answers every request with 200 and a small JSON body and
+// does nothing else, so allocations per request are the gateway's plus
+// net/http's server side, and the same for every benchmark here (the test
+// harness's recording upstream clones every request it sees).
+func leanUpstream(tb testing.TB) string {
+	body := []byte(`{"id":42,"status":"ok","items":[{"sku":"A-1","qty":2},{"sku":"B-7","qty":1}]}`)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header()["Content-Type"] = []string{"application/json"}
+		_, _ = w.Write(body)
+	}))
+	tb.Cleanup(srv.Close)
+	return srv.URL
 }
 
 // benchStores are the stores the hot path runs against. The Redis one is
@@ -141,31 +157,45 @@ func markSubject(tb testing.TB, store revocation.Store) {
 }
 
 // BenchmarkProxyHotPath is one request through the proxy handler with a
-// valid token, repeated (so every verification is the same token's).
+// valid token: "repeated" sends one token again and again, so after the
+// first request the verified-token cache answers; "uncached" runs with
+// jwt.verify_cache_size 0, so every request pays the signature check, as a
+// token seen for the first time does.
 func BenchmarkProxyHotPath(b *testing.B) {
 	for _, st := range benchStores(b) {
 		for _, alg := range benchAlgs(b) {
-			b.Run(st.name+"/"+alg.name, func(b *testing.B) {
-				store := st.open()
-				markSubject(b, store)
-				fg := newFuzzGateway(b, store, alg.mutate)
-				br := newBenchRequest(alg.token(b))
-				if got := br.serve(fg.proxy); got != http.StatusOK {
-					b.Fatalf("status %d, want 200", got)
-				}
-				fg.store.checks.Store(0)
-				var n int64
-				b.ReportAllocs()
-				for b.Loop() {
+			for _, mode := range []string{"repeated", "uncached"} {
+				b.Run(st.name+"/"+alg.name+"/"+mode, func(b *testing.B) {
+					store := st.open()
+					markSubject(b, store)
+					upstream := leanUpstream(b)
+					fg := newFuzzGateway(b, store, func(c *config.Config) {
+						c.Upstream.URL = upstream
+						if alg.mutate != nil {
+							alg.mutate(c)
+						}
+						if mode == "uncached" {
+							c.JWT.VerifyCacheSize = 0
+						}
+					})
+					br := newBenchRequest(alg.token(b))
 					if got := br.serve(fg.proxy); got != http.StatusOK {
 						b.Fatalf("status %d, want 200", got)
 					}
-					n++
-				}
-				if got := fg.store.checks.Load(); got != n {
-					b.Fatalf("%d store checks for %d requests, want exactly one each", got, n)
-				}
-			})
+					fg.store.checks.Store(0)
+					var n int64
+					b.ReportAllocs()
+					for b.Loop() {
+						if got := br.serve(fg.proxy); got != http.StatusOK {
+							b.Fatalf("status %d, want 200", got)
+						}
+						n++
+					}
+					if got := fg.store.checks.Load(); got != n {
+						b.Fatalf("%d store checks for %d requests, want exactly one each", got, n)
+					}
+				})
+			}
 		}
 	}
 }
@@ -173,13 +203,39 @@ func BenchmarkProxyHotPath(b *testing.B) {
 // BenchmarkProxyNoAuth is the proxy step alone (a route with auth: none):
 // what the hot path costs without a token, and so what the token steps add.
 func BenchmarkProxyNoAuth(b *testing.B) {
+	upstream := leanUpstream(b)
 	fg := newFuzzGateway(b, nil, func(c *config.Config) {
+		c.Upstream.URL = upstream
 		c.Routes = []config.Route{{Prefix: "/", Auth: config.AuthNone}}
 	})
 	br := newBenchRequest(mint(b, tok{}))
 	b.ReportAllocs()
 	for b.Loop() {
 		if got := br.serve(fg.proxy); got != http.StatusOK {
+			b.Fatalf("status %d, want 200", got)
+		}
+	}
+}
+
+// BenchmarkBareReverseProxy is the in-process baseline: a plain
+// httputil.ReverseProxy (bench/bareproxy's, idle connections per host
+// raised to revgate's default) to the same upstream, with the same request.
+func BenchmarkBareReverseProxy(b *testing.B) {
+	target, err := url.Parse(leanUpstream(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = config.Default().Upstream.MaxIdleConnsPerHost
+	b.Cleanup(transport.CloseIdleConnections)
+	rp := &httputil.ReverseProxy{
+		Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(target); pr.SetXForwarded() },
+		Transport: transport,
+	}
+	br := newBenchRequest(mint(b, tok{}))
+	b.ReportAllocs()
+	for b.Loop() {
+		if got := br.serve(rp); got != http.StatusOK {
 			b.Fatalf("status %d, want 200", got)
 		}
 	}

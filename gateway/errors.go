@@ -57,7 +57,7 @@ func outcome(err error) string {
 		return OutcomeStoreUnavailable
 	case errors.Is(err, errUpstreamUnreachable), errors.Is(err, errUpstreamTimeout), errors.Is(err, errClientGone):
 		return OutcomeUpstreamError
-	case errors.Is(err, errEncodedSlash), errors.Is(err, errBadBody):
+	case errors.Is(err, errAmbiguousPath), errors.Is(err, errBadBody):
 		return OutcomeBadRequest
 	}
 	var te *TokenError
@@ -81,7 +81,7 @@ func writeProxyError(w http.ResponseWriter, err error) {
 		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "invalid_token", Description: te.Description})
 	case errors.Is(err, revocation.ErrUnavailable):
 		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "revocation_unavailable", Description: "revocation state cannot be read; try again"})
-	case errors.Is(err, errEncodedSlash):
+	case errors.Is(err, errAmbiguousPath):
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: "invalid_request", Description: err.Error()})
 	case errors.Is(err, errBadBody):
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: "invalid_request", Description: err.Error()})

@@ -204,15 +204,21 @@ func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
 			writeProxyError(w, err)
 			return
 		}
+		// While the circuit is open the breaker has logged the outage once;
+		// a line per refused request would flood the log.
+		refused, forwarded := slog.LevelError, slog.LevelWarn
+		if errors.Is(err, errCircuitOpen) {
+			refused, forwarded = slog.LevelDebug, slog.LevelDebug
+		}
 		if !g.failOpen {
-			g.log.ErrorContext(r.Context(), "revocation store unavailable; refusing request (on_store_error: closed)", "route", fi.route, "error", err.Error())
+			g.log.Log(r.Context(), refused, "revocation store unavailable; refusing request (on_store_error: closed)", "route", fi.route, "error", err.Error())
 			writeProxyError(w, err)
 			return
 		}
 		// The token verified but its revocation state is unknown: forward,
 		// and say so.
 		fi.outcome = OutcomeStoreFailOpen
-		g.log.WarnContext(r.Context(), "revocation store unavailable; forwarding (on_store_error: open)", "route", fi.route, "error", err.Error())
+		g.log.Log(r.Context(), forwarded, "revocation store unavailable; forwarding (on_store_error: open)", "route", fi.route, "error", err.Error())
 	}
 	g.proxy.ServeHTTP(w, withForward(r, fi))
 }

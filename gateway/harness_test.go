@@ -156,6 +156,9 @@ func testConfig(t testing.TB, upstreamURL string) *config.Config {
 	cfg.Admin.Tokens = []config.AdminToken{{Name: "ops", Token: testAdminToken}}
 	cfg.Revocation.Store = "memory"
 	cfg.Revocation.Redis = config.Redis{KeyPrefix: "revgate:"}
+	// Generous for a loaded machine under -race; the outage tests set a
+	// short one themselves.
+	cfg.Revocation.LookupTimeout = 2 * time.Second
 	return &cfg
 }
 

@@ -49,7 +49,6 @@ func TestMetricsCountEveryOutcomeExactly(t *testing.T) {
 	store, srv := redisStore(t)
 	h := newHarness(t, store, func(c *config.Config) {
 		c.Routes = []config.Route{{Prefix: "/public/", Auth: config.AuthNone}}
-		c.Revocation.LookupTimeout = 200 * time.Millisecond
 	})
 	old := time.Now().Add(-time.Minute)
 	tokens := map[string]string{

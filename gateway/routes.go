@@ -9,13 +9,13 @@ import (
 	"github.com/revgate/revgate/config"
 )
 
-// errEncodedSlash rejects paths whose meaning depends on the upstream: one
+// errAmbiguousPath rejects paths whose meaning depends on the upstream: one
 // that decodes %2F or %5C, reads a backslash as a slash (IIS, ASP.NET,
 // several Java and Node stacks) or drops ;parameters from each segment before
 // resolving dot segments (Tomcat, Jetty, Spring) could serve /admin for
 // /public/..\admin or /public/..;/admin, which the gateway judged under
 // /public/.
-var errEncodedSlash = errors.New("ambiguous path: encoded slash, backslash or dot segment with ;parameters")
+var errAmbiguousPath = errors.New("ambiguous path: encoded slash, backslash or dot segment with ;parameters")
 
 // route is one entry of the routing table.
 type route struct {
@@ -62,7 +62,7 @@ func (rt *router) match(p string) route {
 // gets forwarded, so the upstream serves exactly the path that was judged.
 func cleanPath(p, rawPath string) (clean string, changed bool, err error) {
 	if (rawPath != "" && containsEncodedSlash(rawPath)) || strings.IndexByte(p, '\\') >= 0 {
-		return "", false, errEncodedSlash
+		return "", false, errAmbiguousPath
 	}
 	if p == "" {
 		return "/", true, nil
@@ -75,7 +75,7 @@ func cleanPath(p, rawPath string) (clean string, changed bool, err error) {
 		}
 	}
 	if strings.IndexByte(c, ';') >= 0 && hasDotSegmentWithParams(c) {
-		return "", false, errEncodedSlash
+		return "", false, errAmbiguousPath
 	}
 	return c, c != p, nil
 }
