@@ -3,6 +3,17 @@
 #
 #   bench/run.sh [--duration 10s] [--connections 32] [--threads 2] [--repeats 3]
 #                [--distinct 50000] [--latency-duration 10s] [--quick] [--keep]
+#                [--revgate-env VAR=VALUE]... [--variant-env VAR=VALUE]...
+#                [--rows ID,ID,...]
+#
+# --revgate-env sets an environment variable for every revgate instance
+# (repeatable), e.g. --revgate-env GOGC=400 --revgate-env GOMEMLIMIT=256MiB.
+# --variant-env adds a row "rs256-variant": revgate RS256 on Redis A with
+# these variables (repeatable), interleaved with the others, so its ratio to
+# the rs256 row comes from one run (GOGC / GOMEMLIMIT guidance, say).
+# --rows keeps only the listed row ids (listed below; the latency phase
+# runs for those of bare, none, rs256 and rs256-memory kept, and needs bare),
+# e.g. --rows bare,rs256,rs256-variant.
 #
 # It builds revgate, a small upstream (bench/upstream) and a bare
 # httputil.ReverseProxy (bench/bareproxy) into a temporary directory; mints
@@ -22,25 +33,36 @@
 # 127.0.0.1 only), the rows interleaved (each round rotates the order) and
 # repeated, every request carrying a bearer token (bench/wrk/tokens.lua):
 #
-#   upstream direct | bare proxy | bare proxy with a buffer pool (as
-#   revgate has) | revgate auth: none |
-#   revgate RS256, ES256, EdDSA, HS256 on Redis A (one token repeated) |
-#   revgate RS256, every token distinct (--distinct tokens, consumed in order
-#   across runs, so none repeats within that many requests) |
-#   revgate RS256 with the memory store (what the Redis round trip costs) |
-#   revgate RS256 with the access log on (log.level info, to /dev/null; the
-#   other instances run at warn) | revgate RS256 on Redis B and C
+#   upstream        upstream direct
+#   bare            bare httputil.ReverseProxy (the baseline of every ratio)
+#   bare-pool       the same with a buffer pool, as revgate has
+#   none            revgate auth: none
+#   rs256 es256 eddsa hs256
+#                   revgate per algorithm on Redis A, one token repeated
+#   rs256-distinct  revgate RS256, every token distinct (--distinct tokens,
+#                   consumed in order across runs: none repeats within that
+#                   many requests)
+#   rs256-memory    revgate RS256 on the memory store (what Redis costs)
+#   rs256-access    revgate RS256 with the access log on (log.level info, to
+#                   /dev/null; the other instances run at warn)
+#   rs256-jti-mid rs256-jti-big
+#                   revgate RS256 on Redis B and C
 #
 # then an open-loop latency phase (bench/loadgen) at half the bare proxy's
-# median peak, bare proxy and revgate RS256 interleaved. It also records
+# median peak: bare proxy, revgate auth: none, revgate RS256 and revgate
+# RS256 on the memory store (which splits what the Redis hop adds to the
+# tail from the rest), interleaved. It also records
 # Redis memory per subject mark and per revoked jti (INFO memory) and Redis
 # commands per request during the RS256 row of every round (INFO
 # commandstats on Redis A, which no other row uses meanwhile).
 #
 # Results go to bench/results/<UTC time>/ (results.jsonl, table.md, logs/),
 # bench/results/latest points there, and the table is printed (bench/report).
-# Defaults take about 10-12 minutes; --quick (3s rows, one round, 5 000
-# distinct tokens, 10 000 / 100 000 jtis and 10 000 marks) about 2.
+# Defaults take about 12-13 minutes (plus 2 the first time, to mint);
+# --quick (3s rows, one round, 15 000 distinct tokens, 10 000 / 100 000
+# jtis and 10 000 marks) about 2. The distinct-token row only measures
+# uncached verification while --distinct exceeds jwt.verify_cache_size
+# (default 10 000); the report says when it does not.
 #
 # Needs: go, wrk, redis-server, redis-cli, curl, jq. The machine is shared
 # and noisy: read ratios from one run, not absolute numbers across runs.
@@ -57,6 +79,9 @@ MARKS=100000
 JTIS_MID=100000
 JTIS_BIG=1000000
 KEEP=0
+REVGATE_ENV=()
+VARIANT_ENV=()
+ONLY_ROWS=""
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
@@ -69,9 +94,12 @@ while [[ $# -gt 0 ]]; do
 	--distinct) DISTINCT=$2; shift 2 ;;
 	--latency-duration) LAT_DURATION=$2; shift 2 ;;
 	--quick)
-		DURATION=3s LAT_DURATION=3s REPEATS=1 DISTINCT=5000 MARKS=10000 JTIS_MID=10000 JTIS_BIG=100000
+		DURATION=3s LAT_DURATION=3s REPEATS=1 DISTINCT=15000 MARKS=10000 JTIS_MID=10000 JTIS_BIG=100000
 		shift ;;
 	--keep) KEEP=1; shift ;;
+	--revgate-env) REVGATE_ENV+=("$2"); shift 2 ;;
+	--variant-env) VARIANT_ENV+=("$2"); shift 2 ;;
+	--rows) ONLY_ROWS=$2; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
@@ -171,6 +199,8 @@ param go "$(go env GOVERSION)"
 param redis "$(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')"
 param cpus "$(nproc)"
 param loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)"
+param revgate_env "${REVGATE_ENV[*]:-none}"
+[[ ${#VARIANT_ENV[@]} -gt 0 ]] && param variant_env "${VARIANT_ENV[*]}"
 
 # ---------------------------------------------------------------- keys, tokens
 KEYS="$ROOT/bench/results/cache/tokens-$DISTINCT"
@@ -180,7 +210,7 @@ OLDEST_IAT=$(jq -r .oldest_iat "$KEYS/meta.json")
 MARK_UNIX=$((OLDEST_IAT - 60))
 
 # ---------------------------------------------------------------- redis
-declare -A REDIS_PORT
+declare -A REDIS_PORT REDIS_PID
 start_redis() { # name
 	local name=$1 dir="$WORK/redis-$1"
 	mkdir -p "$dir"
@@ -189,6 +219,7 @@ start_redis() { # name
 	redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no \
 		--maxmemory-policy noeviction --dir "$dir" --logfile "$LOGS/redis-$name.log" --daemonize no &
 	PIDS+=($!)
+	REDIS_PID[$name]=$!
 	wait_for redis-cli -p "$PORT" ping
 }
 load_redis() { # name marks jtis label
@@ -206,28 +237,29 @@ load_redis C "$MARKS" "$JTIS_BIG" "redis C"
 # ---------------------------------------------------------------- servers
 "$BIN/upstream" -listen 127.0.0.1:0 -addr-file "$WORK/upstream.addr" 2>"$LOGS/upstream.log" &
 PIDS+=($!)
+UPSTREAM_PID=$!
 UPSTREAM=$(wait_file "$WORK/upstream.addr")
 "$BIN/bareproxy" -listen 127.0.0.1:0 -upstream "http://$UPSTREAM" -addr-file "$WORK/bareproxy.addr" 2>"$LOGS/bareproxy.log" &
 PIDS+=($!)
+BARE_PID=$!
 BARE=$(wait_file "$WORK/bareproxy.addr")
 "$BIN/bareproxy" -buffer-pool -listen 127.0.0.1:0 -upstream "http://$UPSTREAM" -addr-file "$WORK/bareproxy-pool.addr" 2>"$LOGS/bareproxy-pool.log" &
 PIDS+=($!)
+BARE_POOL_PID=$!
 BARE_POOL=$(wait_file "$WORK/bareproxy-pool.addr")
 
-declare -A GW_ADDR
-# start_revgate name alg store(A|B|C|memory) auth(required|none) [log level]
+declare -A GW_ADDR GW_PID GW_ADMIN GW_REDIS
+# start_revgate name alg store(A|B|C|memory) auth(required|none) [log level] [VAR=VALUE...]
 # Instances log at warn (no access log) unless given a level; an instance at
 # info writes its access log to /dev/null, not to a file this run would
 # fill with gigabytes.
 start_revgate() {
 	local name=$1 alg=$2 store=$3 auth=$4 level=${5:-warn} cfg="$WORK/$1.yaml" keycfg routes="" storecfg logfile
+	local extra_env=("${@:6}")
 	free_port; local listen=$PORT
 	free_port; local admin=$PORT
 	case $alg in
-	# Inline, not hmac_secret_file: config.Load copies the file into
-	# hmac_secret and the verifier then refuses the pair ("set only one"),
-	# so serve cannot start with hmac_secret_file (reported with issue 8).
-	HS256) keycfg="hmac_secret: \"$(cat "$KEYS/hs256.secret")\"" ;;
+	HS256) keycfg="hmac_secret_file: \"$KEYS/hs256.secret\"" ;;
 	*) keycfg="jwks_file: \"$KEYS/$(tr '[:upper:]' '[:lower:]' <<<"$alg").jwks.json\"" ;;
 	esac
 	[[ $auth == none ]] && routes=$'routes:\n  - prefix: "/"\n    auth: none'
@@ -260,8 +292,11 @@ start_revgate() {
 	EOF
 	logfile="$LOGS/revgate-$name.log"
 	[[ $level == warn ]] || logfile=/dev/null
-	"$BIN/revgate" serve --config "$cfg" >"$logfile" 2>&1 &
+	env "${REVGATE_ENV[@]}" "${extra_env[@]}" "$BIN/revgate" serve --config "$cfg" >"$logfile" 2>&1 &
 	PIDS+=($!)
+	GW_PID[$name]=$!
+	GW_ADMIN[$name]="127.0.0.1:$admin"
+	GW_REDIS[$name]=$store
 	if ! wait_for curl -sf "http://127.0.0.1:$admin/readyz"; then
 		echo "run.sh: revgate $name did not become ready; its log:" >&2
 		cat "$logfile" >&2
@@ -279,34 +314,53 @@ start_revgate rs256-memory RS256 memory required
 start_revgate rs256-access RS256 A required info
 start_revgate rs256-b RS256 B required
 start_revgate rs256-c RS256 C required
+[[ ${#VARIANT_ENV[@]} -gt 0 ]] && start_revgate rs256-variant RS256 A required warn "${VARIANT_ENV[@]}"
+param verify_cache_size "$("$BIN/revgate" config check --config "$WORK/rs256.yaml" 2>/dev/null | sed -n 's/^ *verify_cache_size: *//p')"
 
 # ---------------------------------------------------------------- rows
 PATH_="/api/orders/42"
 ROWS=()
-declare -A LABEL URL TOKENS OFFSET
-row() { # id label addr tokenfile
+declare -A LABEL URL TOKENS OFFSET ROW_PID ROW_REDIS_PID
+row() { # id label addr tokenfile pid [redis name]
 	ROWS+=("$1")
 	LABEL[$1]=$2
 	URL[$1]="http://$3$PATH_"
 	TOKENS[$1]=$4
 	OFFSET[$1]=0
+	ROW_PID[$1]=$5
+	ROW_REDIS_PID[$1]=${REDIS_PID[${6:-none}]:-}
 	jq -cn --arg id "$1" --arg l "$2" '{kind:"row",id:$id,label:$l}' >>"$RESULTS"
 }
 fmt_n() { sed ':a;s/\B[0-9]\{3\}\>/ &/;ta' <<<"$1"; }
 ONE="$KEYS/token-rs256.txt"
-row upstream "upstream direct" "$UPSTREAM" "$ONE"
-row bare "bare httputil.ReverseProxy" "$BARE" "$ONE"
-row bare-pool "bare proxy + buffer pool" "$BARE_POOL" "$ONE"
-row none "revgate auth: none" "${GW_ADDR[none]}" "$ONE"
-row rs256 "revgate RS256 (redis A: 0 jtis)" "${GW_ADDR[rs256]}" "$ONE"
-row es256 "revgate ES256" "${GW_ADDR[es256]}" "$KEYS/token-es256.txt"
-row eddsa "revgate EdDSA" "${GW_ADDR[eddsa]}" "$KEYS/token-eddsa.txt"
-row hs256 "revgate HS256" "${GW_ADDR[hs256]}" "$KEYS/token-hs256.txt"
-row rs256-distinct "revgate RS256, every token distinct" "${GW_ADDR[rs256]}" "$KEYS/tokens-rs256-distinct.txt"
-row rs256-memory "revgate RS256, memory store" "${GW_ADDR[rs256-memory]}" "$ONE"
-row rs256-access "revgate RS256, access log on" "${GW_ADDR[rs256-access]}" "$ONE"
-row rs256-jti-mid "revgate RS256 (redis B: $(fmt_n "$JTIS_MID") jtis)" "${GW_ADDR[rs256-b]}" "$ONE"
-row rs256-jti-big "revgate RS256 (redis C: $(fmt_n "$JTIS_BIG") jtis)" "${GW_ADDR[rs256-c]}" "$ONE"
+gw_row() { # id label instance tokenfile
+	row "$1" "$2" "${GW_ADDR[$3]}" "$4" "${GW_PID[$3]}" "${GW_REDIS[$3]}"
+}
+row upstream "upstream direct" "$UPSTREAM" "$ONE" "$UPSTREAM_PID"
+row bare "bare httputil.ReverseProxy" "$BARE" "$ONE" "$BARE_PID"
+row bare-pool "bare proxy + buffer pool" "$BARE_POOL" "$ONE" "$BARE_POOL_PID"
+gw_row none "revgate auth: none" none "$ONE"
+gw_row rs256 "revgate RS256 (redis A: 0 jtis)" rs256 "$ONE"
+gw_row es256 "revgate ES256" es256 "$KEYS/token-es256.txt"
+gw_row eddsa "revgate EdDSA" eddsa "$KEYS/token-eddsa.txt"
+gw_row hs256 "revgate HS256" hs256 "$KEYS/token-hs256.txt"
+gw_row rs256-distinct "revgate RS256, every token distinct" rs256 "$KEYS/tokens-rs256-distinct.txt"
+gw_row rs256-memory "revgate RS256, memory store" rs256-memory "$ONE"
+gw_row rs256-access "revgate RS256, access log on" rs256-access "$ONE"
+gw_row rs256-jti-mid "revgate RS256 (redis B: $(fmt_n "$JTIS_MID") jtis)" rs256-b "$ONE"
+gw_row rs256-jti-big "revgate RS256 (redis C: $(fmt_n "$JTIS_BIG") jtis)" rs256-c "$ONE"
+
+if [[ ${#VARIANT_ENV[@]} -gt 0 ]]; then
+	gw_row rs256-variant "revgate RS256 with ${VARIANT_ENV[*]}" rs256-variant "$ONE"
+fi
+if [[ -n $ONLY_ROWS ]]; then
+	kept=()
+	for id in "${ROWS[@]}"; do
+		[[ ,$ONLY_ROWS, == *,$id,* ]] && kept+=("$id")
+	done
+	[[ ${#kept[@]} -gt 0 ]] || { echo "run.sh: --rows $ONLY_ROWS matches no row (ids: ${ROWS[*]})" >&2; exit 2; }
+	ROWS=("${kept[@]}")
+fi
 
 # Sanity: every row answers 200 to its token, and redis C rejects the
 # revoked one (the loader's layout is the gateway's).
@@ -314,7 +368,7 @@ for id in "${ROWS[@]}"; do
 	code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(head -1 "${TOKENS[$id]}")" "${URL[$id]}")
 	[[ $code == 200 ]] || { echo "run.sh: row $id answered $code, not 200; see $LOGS" >&2; exit 1; }
 done
-code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$KEYS/token-rs256-revoked.txt")" "${URL[rs256-jti-big]}")
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$KEYS/token-rs256-revoked.txt")" "http://${GW_ADDR[rs256-c]}$PATH_")
 [[ $code == 401 ]] || { echo "run.sh: a revoked token answered $code on redis C, not 401" >&2; exit 1; }
 
 # run_wrk id duration: one wrk run of a row; prints its WRKJSON object and
@@ -334,6 +388,13 @@ run_wrk() {
 	WRK_JSON=$json
 }
 
+# cpu_ticks PID: user+system CPU time of a process so far, in clock ticks.
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ticks() {
+	[[ -n $1 ]] || { echo 0; return; }
+	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+
 cmdstats() { # port: "name calls" lines
 	redis-cli -p "$1" info commandstats | tr -d '\r' | sed -n 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),.*/\1 \2/p'
 }
@@ -346,8 +407,12 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
 		run_wrk "$id" "$WARMUP"
 		before=""
 		[[ $id == rs256 ]] && before=$(cmdstats "${REDIS_PORT[A]}")
+		cpu0=$(cpu_ticks "${ROW_PID[$id]}") rcpu0=$(cpu_ticks "${ROW_REDIS_PID[$id]}")
 		run_wrk "$id" "$DURATION"
-		jq -c --arg id "$id" --argjson r "$rep" '{kind:"wrk",id:$id,repeat:$r,wrk:.}' <<<"$WRK_JSON" >>"$RESULTS"
+		cpu1=$(cpu_ticks "${ROW_PID[$id]}") rcpu1=$(cpu_ticks "${ROW_REDIS_PID[$id]}")
+		jq -c --arg id "$id" --argjson r "$rep" --argjson cpu "$(((cpu1 - cpu0) * 1000 / CLK_TCK))" \
+			--argjson rcpu "$(((rcpu1 - rcpu0) * 1000 / CLK_TCK))" \
+			'{kind:"wrk",id:$id,repeat:$r,wrk:.,server_cpu_ms:$cpu,redis_cpu_ms:$rcpu}' <<<"$WRK_JSON" >>"$RESULTS"
 		if [[ -n $before ]]; then
 			after=$(cmdstats "${REDIS_PORT[A]}")
 			LC_ALL=C join -a2 -e0 -o 0,1.2,2.2 <(LC_ALL=C sort <<<"$before") <(LC_ALL=C sort <<<"$after") \
@@ -360,13 +425,20 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
 done
 
 # ---------------------------------------------------------------- latency
-BARE_PEAK=$(jq -s '[.[] | select(.kind=="wrk" and .id=="bare") | .wrk.requests / (.wrk.duration_us/1e6)] | sort
+LAT_ROWS=()
+for id in bare none rs256 rs256-memory; do
+	[[ " ${ROWS[*]} " == *" $id "* ]] && LAT_ROWS+=("$id")
+done
+if [[ " ${LAT_ROWS[*]} " != *" bare "* ]]; then
+	LAT_ROWS=()
+	log "latency: skipped (needs the bare row)"
+fi
+[[ ${#LAT_ROWS[@]} -gt 0 ]] && BARE_PEAK=$(jq -s '[.[] | select(.kind=="wrk" and .id=="bare") | .wrk.requests / (.wrk.duration_us/1e6)] | sort
 	| if length % 2 == 1 then .[length/2|floor] else (.[length/2-1] + .[length/2]) / 2 end' "$RESULTS")
-RATE=$(jq -n --argjson p "$BARE_PEAK" '$p / 2 | floor')
-param latency_rate "$RATE"
-log "latency: open loop at $RATE req/s (half the bare proxy's median peak), ${LAT_DURATION} each"
-for ((rep = 1; rep <= REPEATS; rep++)); do
-	for id in bare rs256; do
+RATE=$(jq -n --argjson p "${BARE_PEAK:-0}" '$p / 2 | floor')
+[[ ${#LAT_ROWS[@]} -gt 0 ]] && param latency_rate "$RATE" && log "latency: open loop at $RATE req/s (half the bare proxy's median peak), ${LAT_DURATION} each"
+for ((rep = 1; rep <= REPEATS && ${#LAT_ROWS[@]} > 0; rep++)); do
+	for id in "${LAT_ROWS[@]}"; do
 		"$BIN/loadgen" -url "${URL[$id]}" -rate "$RATE" -duration "$LAT_DURATION" -warmup "$WARMUP" \
 			-connections "$CONNECTIONS" -token-file "$ONE" \
 			| jq -c --arg id "$id" --argjson r "$rep" '{kind:"latency",id:$id,repeat:$r,loadgen:.}' | tee -a "$RESULTS" \
@@ -374,6 +446,9 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
 	done
 done
 param loadavg_end "$(cut -d' ' -f1-3 /proc/loadavg)"
+for name in "${!GW_ADMIN[@]}"; do
+	curl -s "http://${GW_ADMIN[$name]}/metrics" >"$LOGS/metrics-$name.txt" || true
+done
 
 # ---------------------------------------------------------------- report
 "$BIN/report" "$RESULTS" | tee "$OUT/table.md"

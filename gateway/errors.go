@@ -23,6 +23,7 @@ const (
 	OutcomeStoreUnavailable = "store_unavailable"
 	OutcomeStoreFailOpen    = "store_fail_open"
 	OutcomeUpstreamError    = "upstream_error"
+	OutcomeClientClosed     = "client_closed"
 	OutcomeBadRequest       = "bad_request"
 )
 
@@ -55,7 +56,9 @@ func outcome(err error) string {
 		return OutcomeRefreshReused
 	case errors.Is(err, revocation.ErrUnavailable):
 		return OutcomeStoreUnavailable
-	case errors.Is(err, errUpstreamUnreachable), errors.Is(err, errUpstreamTimeout), errors.Is(err, errClientGone):
+	case errors.Is(err, errClientGone):
+		return OutcomeClientClosed
+	case errors.Is(err, errUpstreamUnreachable), errors.Is(err, errUpstreamTimeout):
 		return OutcomeUpstreamError
 	case errors.Is(err, errAmbiguousPath), errors.Is(err, errBadBody):
 		return OutcomeBadRequest

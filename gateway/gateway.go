@@ -73,6 +73,7 @@ type Gateway struct {
 	failOpen bool
 	// includeSubject adds subjects to access log lines (log.include_subject).
 	includeSubject bool
+	requestIDs     *requestIDs
 
 	draining atomic.Bool
 }
@@ -137,6 +138,7 @@ func New(o Options) (*Gateway, error) {
 		markTTL:        cfg.Revocation.MaxTokenLifetime + cfg.JWT.Leeway,
 		failOpen:       cfg.Revocation.OnStoreError == config.OnStoreErrorOpen,
 		includeSubject: cfg.Log.IncludeSubject,
+		requestIDs:     newRequestIDs(),
 		pipeline: &pipeline{
 			verifier:      o.Verifier,
 			store:         o.Store,
@@ -172,7 +174,7 @@ func (g *Gateway) ProxyHandler() http.Handler {
 // happens, the request ends as one metric sample and one access log line.
 func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
 	fi := &forwardInfo{start: time.Now(), route: "invalid_path", outcome: OutcomeAllowed}
-	r.Header[headerRequestID] = []string{requestID(r)}
+	r.Header[headerRequestID] = []string{g.requestIDs.id(r)}
 	w.Header()[headerRequestID] = r.Header[headerRequestID]
 	defer g.finish(w, r, fi)
 
@@ -200,6 +202,10 @@ func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
 	}
 	if err != nil {
 		fi.outcome = outcome(err)
+		if errors.Is(err, errClientGone) {
+			w.WriteHeader(499) // nginx's "client closed request"; nobody reads it
+			return
+		}
 		if !errors.Is(err, revocation.ErrUnavailable) {
 			writeProxyError(w, err)
 			return

@@ -46,7 +46,7 @@ func NewMetrics(reg prometheus.Registerer, info BuildInfo) (*Metrics, error) {
 		registerer: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "requests_total",
-			Help: "Requests on the proxy listener by route prefix and outcome (allowed, no_token, invalid_token, revoked_jti, revoked_subject, revoked_global, refresh_reused, store_unavailable, store_fail_open, upstream_error, bad_request).",
+			Help: "Requests on the proxy listener by route prefix and outcome (allowed, no_token, invalid_token, revoked_jti, revoked_subject, revoked_global, refresh_reused, store_unavailable, store_fail_open, upstream_error, client_closed, bad_request).",
 		}, []string{"route", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: ns, Name: "request_duration_seconds",

@@ -64,8 +64,14 @@ func (p *pipeline) checkRevoked(ctx context.Context, c *Claims, refresh bool) er
 	start := time.Now()
 	st, err := p.store.Check(lookupCtx, revocation.Query{JTI: c.JTI, Subject: c.Subject, Used: refresh && c.JTI != ""})
 	p.metrics.storeLookup.Observe(time.Since(start).Seconds())
-	p.breaker.done(ticket, err, ctx.Err() != nil)
+	clientGone := ctx.Err() != nil
+	p.breaker.done(ticket, err, clientGone)
 	if err != nil {
+		if clientGone {
+			// The client hung up mid-lookup: nothing is wrong with the
+			// store, and nobody is left to answer.
+			return errClientGone
+		}
 		p.metrics.storeError("check", err)
 		return err
 	}

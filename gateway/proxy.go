@@ -186,15 +186,23 @@ func validHeaderValue(v string) bool {
 	return true
 }
 
-// bufferPool reuses the proxy's copy buffers across requests.
+// bufferPool reuses the proxy's copy buffers across requests. It pools
+// array pointers, so neither Get nor Put allocates.
 type bufferPool struct{ p sync.Pool }
 
+const proxyBufferSize = 32 << 10
+
 func newBufferPool() *bufferPool {
-	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}}
+	return &bufferPool{p: sync.Pool{New: func() any { return new([proxyBufferSize]byte) }}}
 }
 
-func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
-func (b *bufferPool) Put(v []byte) { b.p.Put(&v) }
+func (b *bufferPool) Get() []byte { return b.p.Get().(*[proxyBufferSize]byte)[:] }
+
+func (b *bufferPool) Put(v []byte) {
+	if cap(v) == proxyBufferSize {
+		b.p.Put((*[proxyBufferSize]byte)(v[:proxyBufferSize]))
+	}
+}
 
 // withForward attaches fi to the request handed to the reverse proxy.
 func withForward(r *http.Request, fi *forwardInfo) *http.Request {

@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"strconv"
+	"sync/atomic"
 )
 
 // headerRequestID carries a request's id: taken from the client when it is
@@ -14,16 +16,29 @@ const headerRequestID = "X-Request-Id"
 // maxRequestIDBytes bounds a client-sent id; longer ones are replaced.
 const maxRequestIDBytes = 128
 
-// requestID returns the request's id: the client's X-Request-Id when it is a
-// single value of visible ASCII no longer than maxRequestIDBytes (so it is
-// safe in logs and headers), otherwise a new random one.
-func requestID(r *http.Request) string {
+// requestIDs generates request ids: a random per-process prefix and a
+// counter, unique across a fleet without a random read per request.
+type requestIDs struct {
+	prefix []byte
+	n      atomic.Uint64
+}
+
+func newRequestIDs() *requestIDs {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return &requestIDs{prefix: []byte(hex.EncodeToString(b[:]) + "-")}
+}
+
+// id returns the request's id: the client's X-Request-Id when it is a single
+// value of visible ASCII no longer than maxRequestIDBytes (so it is safe in
+// logs and headers), otherwise a new one.
+func (ids *requestIDs) id(r *http.Request) string {
 	if v := r.Header[headerRequestID]; len(v) == 1 && validRequestID(v[0]) {
 		return v[0]
 	}
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	buf := make([]byte, 0, len(ids.prefix)+13)
+	buf = append(buf, ids.prefix...)
+	return string(strconv.AppendUint(buf, ids.n.Add(1), 36))
 }
 
 func validRequestID(s string) bool {

@@ -39,6 +39,11 @@ type Record struct {
 		P50          float64 `json:"p50_us"`
 		P99          float64 `json:"p99_us"`
 	} `json:"wrk"`
+	// ServerCPUMs and RedisCPUMs are the CPU time (user + system) the
+	// process under test and, for rows on Redis, redis-server used during
+	// a wrk run.
+	ServerCPUMs *float64 `json:"server_cpu_ms"`
+	RedisCPUMs  *float64 `json:"redis_cpu_ms"`
 	// latency (loadgen's Result)
 	Loadgen *struct {
 		Rate     float64 `json:"rate"`
@@ -99,6 +104,10 @@ func main() {
 	write(os.Stdout, recs)
 }
 
+// maxErrorShare is the share of failed requests above which a wrk run is
+// left out of the medians.
+const maxErrorShare = 0.001
+
 func median(xs []float64) float64 {
 	if len(xs) == 0 {
 		return 0
@@ -128,6 +137,8 @@ func thousands(n float64) string {
 
 type rowStats struct {
 	rps, p50, p99 []float64
+	// cpu and redisCPU are µs of CPU per request, per run.
+	cpu, redisCPU []float64
 	byRepeat      map[int]float64
 	errs          int64
 	requests      int64
@@ -142,6 +153,7 @@ func write(w io.Writer, recs []Record) {
 	var latOrder []string
 	var mems []Record
 	var cmds []Record
+	var excluded []string
 	for _, r := range recs {
 		switch r.Kind {
 		case "param":
@@ -157,13 +169,26 @@ func write(w io.Writer, recs []Record) {
 				s = &rowStats{byRepeat: map[int]float64{}}
 				stats[r.ID] = s
 			}
+			errs := r.Wrk.ErrorsConn + r.Wrk.ErrorsRead + r.Wrk.ErrorsWrite + r.Wrk.ErrorsStatus + r.Wrk.ErrorsTime
+			s.errs += errs
+			if float64(errs) > maxErrorShare*float64(r.Wrk.Requests) {
+				// Fast error answers (a 503 from an open breaker, say)
+				// would count as throughput.
+				excluded = append(excluded, fmt.Sprintf("%s round %d (%d of %d requests failed)", r.ID, r.Repeat, errs, r.Wrk.Requests))
+				continue
+			}
 			rps := float64(r.Wrk.Requests) / (float64(r.Wrk.DurationUS) / 1e6)
 			s.rps = append(s.rps, rps)
 			s.p50 = append(s.p50, r.Wrk.P50)
 			s.p99 = append(s.p99, r.Wrk.P99)
 			s.byRepeat[r.Repeat] = rps
-			s.errs += r.Wrk.ErrorsConn + r.Wrk.ErrorsRead + r.Wrk.ErrorsWrite + r.Wrk.ErrorsStatus + r.Wrk.ErrorsTime
 			s.requests += r.Wrk.Requests
+			if r.ServerCPUMs != nil && r.Wrk.Requests > 0 {
+				s.cpu = append(s.cpu, *r.ServerCPUMs*1e3/float64(r.Wrk.Requests))
+			}
+			if r.RedisCPUMs != nil && *r.RedisCPUMs > 0 && r.Wrk.Requests > 0 {
+				s.redisCPU = append(s.redisCPU, *r.RedisCPUMs*1e3/float64(r.Wrk.Requests))
+			}
 		case "latency":
 			if _, ok := lat[r.ID]; !ok {
 				latOrder = append(latOrder, r.ID)
@@ -204,13 +229,14 @@ func write(w io.Writer, recs []Record) {
 		return median(rs), len(rs) > 0
 	}
 
-	fmt.Fprintln(w, "Throughput (wrk, closed loop; medians over repeats; a ratio is the median over rounds of row / baseline within the round)")
+	fmt.Fprintln(w, "Throughput (wrk, closed loop; medians over repeats; a ratio is the median over rounds of row / baseline within the round;")
+	fmt.Fprintln(w, "CPU µs/req is the CPU time of the process under test per request, Redis CPU that of its redis-server)")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| row | requests/s | min–max | p50 | p99 | vs bare proxy | vs bare + pool | errors |")
-	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintln(w, "| row | requests/s | min–max | p50 | p99 | vs bare proxy | vs bare + pool | CPU µs/req | Redis CPU µs/req | failed requests |")
+	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, id := range order {
 		s := stats[id]
-		if s == nil {
+		if s == nil || len(s.rps) == 0 {
 			continue
 		}
 		rs := [2]string{"–", "–"}
@@ -219,8 +245,19 @@ func write(w io.Writer, recs []Record) {
 				rs[i] = fmt.Sprintf("%.2f", r)
 			}
 		}
-		fmt.Fprintf(w, "| %s | %s | %s–%s | %s | %s | %s | %s | %d |\n", labels[id], thousands(median(s.rps)),
-			thousands(slices.Min(s.rps)), thousands(slices.Max(s.rps)), ms(median(s.p50)), ms(median(s.p99)), rs[0], rs[1], s.errs)
+		cpu, rcpu := "–", "–"
+		if len(s.cpu) > 0 {
+			cpu = fmt.Sprintf("%.0f", median(s.cpu))
+		}
+		if len(s.redisCPU) > 0 {
+			rcpu = fmt.Sprintf("%.0f", median(s.redisCPU))
+		}
+		fmt.Fprintf(w, "| %s | %s | %s–%s | %s | %s | %s | %s | %s | %s | %d |\n", labels[id], thousands(median(s.rps)),
+			thousands(slices.Min(s.rps)), thousands(slices.Max(s.rps)), ms(median(s.p50)), ms(median(s.p99)), rs[0], rs[1], cpu, rcpu, s.errs)
+	}
+
+	if len(excluded) > 0 {
+		fmt.Fprintf(w, "\nRuns left out of the medians (over %.1f%% of requests failed): %s\n", maxErrorShare*100, strings.Join(excluded, "; "))
 	}
 
 	var latDelta float64
@@ -311,6 +348,14 @@ func write(w io.Writer, recs []Record) {
 		cmdsPerReq, haveCmds = median(per), true
 	}
 
+	if r, ok := ratio("rs256-variant", "rs256"); ok {
+		fmt.Fprintf(w, "\n%s vs revgate RS256 in the same rounds: %.3f of its requests/s", labels["rs256-variant"], r)
+		if v, b := stats["rs256-variant"], stats["rs256"]; len(v.cpu) > 0 && len(b.cpu) > 0 {
+			fmt.Fprintf(w, ", %.0f vs %.0f CPU µs/req", median(v.cpu), median(b.cpu))
+		}
+		fmt.Fprintln(w)
+	}
+
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Targets (issue 8)")
 	fmt.Fprintln(w)
@@ -321,7 +366,7 @@ func write(w io.Writer, recs []Record) {
 		return "MISSED"
 	}
 	if r, ok := ratio("rs256", "bare"); ok {
-		fmt.Fprintf(w, "- RS256 + Redis, repeated token ≥ 0.80 of bare proxy: %.2f — %s\n", r, verdict(r >= .80))
+		fmt.Fprintf(w, "- RS256 + Redis, repeated token ≥ 0.80 of bare proxy: %.3f — %s\n", r, verdict(r >= .80))
 	}
 	if r, ok := ratio("rs256-distinct", "bare"); ok {
 		note := ""
@@ -332,8 +377,12 @@ func write(w io.Writer, recs []Record) {
 				note = fmt.Sprintf(" (%s tokens sent from a file of %s: each token %.1f times in all; no token repeats within %s requests)",
 					thousands(float64(s.requests)), thousands(n), float64(s.requests)/n, thousands(n))
 			}
+			var size float64
+			if _, err := fmt.Sscan(params["verify_cache_size"], &size); err == nil && n > 0 && n <= size {
+				note += fmt.Sprintf("; NOT an uncached measurement: jwt.verify_cache_size %s can hold every token (use --distinct above it)", thousands(size))
+			}
 		}
-		fmt.Fprintf(w, "- RS256 + Redis, every token distinct ≥ 0.60 of bare proxy: %.2f — %s%s\n", r, verdict(r >= .60), note)
+		fmt.Fprintf(w, "- RS256 + Redis, every token distinct ≥ 0.60 of bare proxy: %.3f — %s%s\n", r, verdict(r >= .60), note)
 	}
 	if haveLat {
 		fmt.Fprintf(w, "- p99 at half the bare proxy's peak ≤ bare p99 + 1.5 ms: %+.2f ms — %s\n", latDelta/1e3, verdict(latDelta <= 1500))

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func parse(t *testing.T, lines ...string) []Record {
+	t.Helper()
+	var recs []Record
+	sc := bufio.NewScanner(strings.NewReader(strings.Join(lines, "\n")))
+	for sc.Scan() {
+		var r Record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("%v: %s", err, sc.Text())
+		}
+		recs = append(recs, r)
+	}
+	return recs
+}
+
+func wrkLine(id string, round int, requests, failed int) string {
+	b, _ := json.Marshal(map[string]any{
+		"kind": "wrk", "id": id, "repeat": round,
+		"wrk": map[string]any{"requests": requests, "duration_us": 1_000_000, "errors_status": failed, "p50_us": 1000, "p99_us": 5000},
+	})
+	return string(b)
+}
+
+func TestRatiosAreTakenWithinARoundAndFailingRunsAreLeftOut(t *testing.T) {
+	recs := parse(t,
+		`{"kind":"row","id":"bare","label":"bare"}`,
+		`{"kind":"row","id":"rs256","label":"rs256"}`,
+		// The machine slows down between rounds; the ratio stays 0.8.
+		wrkLine("bare", 1, 10000, 0), wrkLine("rs256", 1, 8000, 0),
+		wrkLine("bare", 2, 5000, 0), wrkLine("rs256", 2, 4000, 0),
+		wrkLine("bare", 3, 20000, 0), wrkLine("rs256", 3, 16000, 0),
+		// Fast 503s must not count as throughput.
+		wrkLine("rs256", 4, 90000, 5000), wrkLine("bare", 4, 10000, 0),
+	)
+	var out bytes.Buffer
+	write(&out, recs)
+	got := out.String()
+	for _, want := range []string{
+		"| rs256 | 8 000 | 4 000–16 000 |",
+		"repeated token ≥ 0.80 of bare proxy: 0.800 — met",
+		"rs256 round 4 (5000 of 90000 requests failed)",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+func TestMedianOfEvenAndOddCounts(t *testing.T) {
+	if got := median([]float64{3, 1, 2}); got != 2 {
+		t.Errorf("median(3,1,2) = %v, want 2", got)
+	}
+	if got := median([]float64{4, 1, 3, 2}); got != 2.5 {
+		t.Errorf("median(4,1,3,2) = %v, want 2.5", got)
+	}
+}
