@@ -32,9 +32,9 @@ func (c *Config) Redacted() Config {
 			*s.inline = RedactedValue
 		}
 	}
-	r.Upstream.URL = redactURL(r.Upstream.URL)
-	r.JWT.JWKSURL = redactURL(r.JWT.JWKSURL)
-	r.Revocation.Redis.URL = redactURL(r.Revocation.Redis.URL)
+	r.Upstream.URL = RedactURL(r.Upstream.URL)
+	r.JWT.JWKSURL = RedactURL(r.JWT.JWKSURL)
+	r.Revocation.Redis.URL = RedactURL(r.Revocation.Redis.URL)
 	return r
 }
 
@@ -88,26 +88,44 @@ func cloneAny(v any) any {
 	return v
 }
 
-// redactURL replaces the password in raw's user info. A URL that does not
-// parse but may hold user info is replaced whole.
-func redactURL(raw string) string {
+// RedactURL replaces the password in raw's user info and every query value
+// (a JWKS URL may carry ?api_key=...). A URL that does not parse but may
+// hold either is replaced whole.
+func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || (u.Opaque != "" && strings.Contains(raw, "@")) {
-		if strings.Contains(raw, "@") {
+	if err != nil || u.Opaque != "" {
+		if strings.ContainsAny(raw, "@?") {
 			return RedactedValue
 		}
 		return raw
 	}
-	if _, ok := u.User.Password(); !ok {
+	query := ""
+	if u.RawQuery != "" {
+		parts := strings.Split(u.RawQuery, "&")
+		for i, p := range parts {
+			k, _, _ := strings.Cut(p, "=")
+			parts[i] = k + "=" + RedactedValue
+		}
+		query = "?" + strings.Join(parts, "&")
+		u.RawQuery = ""
+	}
+	userinfo := ""
+	if _, ok := u.User.Password(); ok {
+		userinfo = url.User(u.User.Username()).String() + ":" + RedactedValue + "@"
+		u.User = nil
+	} else if query == "" {
 		return raw
 	}
-	user := url.User(u.User.Username()).String()
-	u.User = nil
+	fragment := ""
+	if u.Fragment != "" {
+		fragment = "#" + u.EscapedFragment()
+		u.Fragment, u.RawFragment = "", ""
+	}
 	rest, ok := strings.CutPrefix(u.String(), u.Scheme+"://")
 	if !ok {
 		return RedactedValue
 	}
-	return u.Scheme + "://" + user + ":" + RedactedValue + "@" + rest
+	return u.Scheme + "://" + userinfo + rest + query + fragment
 }
 
 // WriteYAML writes c as YAML with the keys Load reads, in declaration

@@ -121,11 +121,14 @@ func TestRedactURL(t *testing.T) {
 		{"a url that does not parse with an @ is replaced whole", "redis://:se cret@r:x/0", RedactedValue},
 		{"an opaque url with an @ is replaced whole", "redis:user:secret@r", RedactedValue},
 		{"an empty url stays empty", "", ""},
+		{"query values are replaced", "https://idp.example/jwks?api_key=s3cret&v=2", "https://idp.example/jwks?api_key=<redacted>&v=<redacted>"},
+		{"a password and a query", "redis://app:secret@r:6379/0?dial_timeout=1s#x", "redis://app:<redacted>@r:6379/0?dial_timeout=<redacted>#x"},
+		{"a url that does not parse with a ? is replaced whole", "https://idp example/jwks?k=s", RedactedValue},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := redactURL(tt.in); got != tt.want {
-				t.Errorf("redactURL(%q) = %q, want %q", tt.in, got, tt.want)
+			if got := RedactURL(tt.in); got != tt.want {
+				t.Errorf("RedactURL(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
 	}

@@ -415,6 +415,10 @@ func checkPath(ps *problems, key, p string) {
 		ps.add(key, `must start with "/", got %q`, p)
 		return
 	}
+	if strings.ContainsAny(p, ";?#") {
+		ps.add(key, "must not contain ';', '?' or '#' (paths are matched without ;parameters and query): %q", p)
+		return
+	}
 	clean := path.Clean(p)
 	if strings.HasSuffix(p, "/") && clean != "/" {
 		clean += "/"

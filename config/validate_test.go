@@ -122,6 +122,8 @@ func TestValidateReportsEachProblemByKey(t *testing.T) {
 			[]Problem{{"routes[0].prefix", `must start with "/", got "api/"`}}},
 		{"a route prefix is a clean path", func(c *Config) { c.Routes = []Route{{Prefix: "/api//x/../y/"}} },
 			[]Problem{{"routes[0].prefix", `must be a clean path (no //, . or .. segments): "/api//x/../y/" would never match; use "/api/y/"`}}},
+		{"a route prefix has no ;parameters", func(c *Config) { c.Routes = []Route{{Prefix: "/api;v=1/"}} },
+			[]Problem{{"routes[0].prefix", `must not contain ';', '?' or '#' (paths are matched without ;parameters and query): "/api;v=1/"`}}},
 		{"a route auth is none, required or refresh", func(c *Config) { c.Routes = []Route{{Prefix: "/a/", Auth: "optional"}} },
 			[]Problem{{"routes[0].auth", `expected none, required or refresh, got "optional"`}}},
 		{"route prefixes are unique", func(c *Config) { c.Routes = []Route{{"/a/", "none"}, {"/b/", "none"}, {"/a/", "required"}} },

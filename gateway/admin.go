@@ -38,6 +38,7 @@ func utf8Valid(s string) bool { return utf8.ValidString(s) }
 var (
 	errAdminNoToken       = &apiError{status: http.StatusUnauthorized, code: "unauthorized", message: "missing admin token (Authorization: Bearer <token>)"}
 	errAdminBadToken      = &apiError{status: http.StatusUnauthorized, code: "unauthorized", message: "admin token not accepted"}
+	errAdminFromBrowser   = &apiError{status: http.StatusForbidden, code: "forbidden", message: "with admin.insecure_no_auth, requests from a browser page (an Origin header) are refused"}
 	errAdminNotFound      = &apiError{status: http.StatusNotFound, code: "not_found", message: "no revocation recorded"}
 	errAdminNoRoute       = &apiError{status: http.StatusNotFound, code: "not_found", message: "no such endpoint"}
 	errAdminBadMethod     = &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", message: "method not allowed on this endpoint"}
@@ -136,6 +137,12 @@ func (g *Gateway) adminAuth() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if insecure {
+				// With no token to prove intent, a browser's cross-site
+				// request (any page open on this machine) could revoke or
+				// unrevoke: a request that names an origin is refused.
+				if r := c.Request(); r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+					return errAdminFromBrowser
+				}
 				c.Set(adminActorKey, "anonymous (insecure_no_auth)")
 				return next(c)
 			}
@@ -191,7 +198,10 @@ func (g *Gateway) readyz(c echo.Context) error {
 		g.metrics.evictionPolicy(policy, err)
 		switch {
 		case err != nil:
-			body["eviction_policy"] = "unknown: " + err.Error()
+			// The body is unauthenticated: Redis's own words go to the
+			// log, not here.
+			body["eviction_policy"] = "unknown: could not be read"
+			g.log.DebugContext(ctx, "reading the Redis maxmemory-policy failed", "error", err.Error())
 		case policy != "noeviction":
 			body["eviction_policy"] = policy + " (UNSAFE: revocations can be evicted, silently un-revoking tokens; set noeviction)"
 		default:

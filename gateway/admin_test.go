@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/revgate/revgate/config"
+	"github.com/revgate/revgate/revocation"
 )
 
 func TestAdminAPIRefusesMissingAndWrongTokens(t *testing.T) {
@@ -220,6 +222,16 @@ func TestLogout(t *testing.T) {
 		}
 		wantStatus(t, h.get("/x", a), 200)
 	})
+	t.Run("two tokens without a subject are not one owner's", func(t *testing.T) {
+		h := newH(t)
+		a := mint(t, tok{sub: "", extra: map[string]any{"token_type": "access"}})
+		r := mint(t, tok{sub: "", extra: map[string]any{"token_type": "refresh"}})
+		code, _ := logout(h, a, `{"refresh":"`+r+`"}`)
+		if code != 403 {
+			t.Fatalf("logout = %d, want 403", code)
+		}
+		wantStatus(t, h.get("/x", a), 200)
+	})
 	t.Run("a refresh token that does not verify is refused with 400 and nothing is revoked", func(t *testing.T) {
 		h := newH(t)
 		a := access("alice")
@@ -308,3 +320,39 @@ func TestRefreshRoutes(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestInsecureNoAuthRefusesBrowserRequests(t *testing.T) {
+	h := newHarness(t, nil, func(c *config.Config) {
+		c.Admin.InsecureNoAuth = true
+		c.Admin.Tokens = nil
+	})
+	post := func(path string, header http.Header) int {
+		req, _ := http.NewRequest(http.MethodPost, h.admin.URL+path, strings.NewReader(`{}`))
+		for k, v := range header {
+			req.Header[k] = v
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// A page open in a browser on this machine posting cross-site.
+	for name, header := range map[string]http.Header{
+		"an Origin":             {"Origin": {"https://evil.example"}},
+		"a null Origin":         {"Origin": {"null"}},
+		"Sec-Fetch-Site":        {"Sec-Fetch-Site": {"cross-site"}},
+		"an Origin and a token": {"Origin": {"https://evil.example"}, "Authorization": {"Bearer x"}},
+	} {
+		if code := post("/v1/revocations/subjects/bob", header); code != http.StatusForbidden {
+			t.Errorf("%s: %d, want 403", name, code)
+		}
+	}
+	if _, err := h.store.GetSubject(t.Context(), "bob"); !errors.Is(err, revocation.ErrNotFound) {
+		t.Fatalf("a refused request changed the store: %v", err)
+	}
+	if code := post("/v1/revocations/subjects/bob", nil); code != http.StatusOK {
+		t.Fatalf("a request from the CLI or curl: %d, want 200", code)
+	}
+}

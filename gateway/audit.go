@@ -1,10 +1,26 @@
 package gateway
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
 )
+
+// auditHandler writes audit events whatever level its handler is set to:
+// log.level quiets diagnostics and the access log, never the audit trail.
+// (slog's handlers check the level only through Enabled.)
+type auditHandler struct{ slog.Handler }
+
+func (h auditHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h auditHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return auditHandler{h.Handler.WithAttrs(as)}
+}
+
+func (h auditHandler) WithGroup(name string) slog.Handler {
+	return auditHandler{h.Handler.WithGroup(name)}
+}
 
 // Actor of self-service changes in audit events.
 const actorSelfService = "self-service"
@@ -25,11 +41,19 @@ func (g *Gateway) auditEvent(r *http.Request, action, actor string, attrs ...slo
 // jtiExpiry is how long a revoked jti must be remembered: until the token's
 // exp plus leeway, after which no gateway accepts it anyway; with no known
 // exp, the longest lifetime any token may have.
+//
+// It is rounded up to a whole second, as stores keep it, so the expiry
+// answered is the one stored.
 func (g *Gateway) jtiExpiry(exp time.Time) time.Time {
 	if exp.IsZero() {
-		return g.now().Add(g.markTTL)
+		exp = g.now().Add(g.markTTL)
+	} else {
+		exp = exp.Add(g.cfg.JWT.Leeway)
 	}
-	return exp.Add(g.cfg.JWT.Leeway)
+	if t := exp.Truncate(time.Second); !t.Equal(exp) {
+		return t.Add(time.Second)
+	}
+	return exp
 }
 
 func (g *Gateway) recordExpiry(c *Claims) time.Time { return g.jtiExpiry(c.ExpiresAt) }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
+	"strings"
 )
 
 // maxBodyBytes bounds every body the gateway itself reads (refresh and
@@ -16,7 +18,28 @@ const maxBodyBytes = 1 << 20
 var (
 	errBadBody      = errors.New("invalid request body")
 	errBodyTooLarge = errors.New("request body larger than 1 MiB")
+	errNotJSONBody  = errors.New("this route takes a JSON body: Content-Type application/json (charset utf-8 at most) and no Content-Encoding")
 )
+
+// requireJSONBody refuses a request whose body the upstream could read as
+// anything but the JSON the gateway reads: a form, a multipart body or a
+// compressed one could carry another token than the one checked.
+func requireJSONBody(r *http.Request) error {
+	ct := r.Header.Values("Content-Type")
+	if len(ct) != 1 || len(r.Header.Values("Content-Encoding")) > 0 {
+		return errNotJSONBody
+	}
+	mt, params, err := mime.ParseMediaType(ct[0])
+	if err != nil || mt != "application/json" {
+		return errNotJSONBody
+	}
+	for k, v := range params {
+		if k != "charset" || !strings.EqualFold(v, "utf-8") {
+			return errNotJSONBody
+		}
+	}
+	return nil
+}
 
 // readBody reads a whole request body of at most maxBodyBytes.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {

@@ -60,7 +60,7 @@ func outcome(err error) string {
 		return OutcomeClientClosed
 	case errors.Is(err, errUpstreamUnreachable), errors.Is(err, errUpstreamTimeout):
 		return OutcomeUpstreamError
-	case errors.Is(err, errAmbiguousPath), errors.Is(err, errBadBody):
+	case errors.Is(err, errAmbiguousPath), errors.Is(err, errBadBody), errors.Is(err, errNotJSONBody):
 		return OutcomeBadRequest
 	}
 	var te *TokenError
@@ -88,6 +88,8 @@ func writeProxyError(w http.ResponseWriter, err error) {
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: "invalid_request", Description: err.Error()})
 	case errors.Is(err, errBadBody):
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: "invalid_request", Description: err.Error()})
+	case errors.Is(err, errNotJSONBody):
+		writeJSON(w, http.StatusUnsupportedMediaType, errorBody{Error: "invalid_request", Description: err.Error()})
 	case errors.Is(err, errBodyTooLarge):
 		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: "invalid_request", Description: err.Error()})
 	case errors.Is(err, errUpstreamTimeout):

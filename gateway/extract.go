@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"strings"
 
 	"github.com/revgate/revgate/config"
@@ -15,6 +16,12 @@ import (
 var (
 	errEmptyToken      = errors.New("empty bearer token")
 	errDuplicateHeader = errors.New("more than one token header")
+	errDuplicateCookie = errors.New("more than one token cookie")
+	errDuplicateQuery  = errors.New("more than one token query parameter")
+	errBadQuery        = errors.New("query string cannot be parsed unambiguously")
+	// An upstream may read its token from another source than the gateway
+	// did (simplejwt reads the header, a SPA's backend the cookie).
+	errDifferentTokens = errors.New("different tokens in more than one place")
 	// A compact JWS is base64url and dots: whitespace or a control
 	// character inside one (a decoded %20 or %0A in a query, "Bearer a b")
 	// is a mangled or crafted credential, refused before anything parses it.
@@ -45,22 +52,31 @@ func newExtractor(entries []string) (*extractor, error) {
 // extract returns the raw token. It fails with a *TokenError wrapping
 // ErrNoToken when no source carries one, and with ErrTokenMalformed when a
 // source carries something that cannot be a token (an empty bearer, two
-// Authorization headers): a request must never be judged on an ambiguous
-// credential.
+// Authorization headers, two cookies or query parameters of the name) or
+// two sources carry different tokens: a request must never be judged on an
+// ambiguous credential, since the upstream may pick another one.
 func (x *extractor) extract(r *http.Request) (string, error) {
+	token := ""
 	for _, l := range x.lookups {
 		raw, found, err := lookupFrom(l, r)
 		if err != nil {
 			return "", &TokenError{Err: ErrTokenMalformed, Description: err.Error()}
 		}
-		if found {
+		switch {
+		case !found:
+		case token == "":
 			if !tokenCharsOK(raw) {
 				return "", &TokenError{Err: ErrTokenMalformed, Description: errTokenCharacters.Error()}
 			}
-			return raw, nil
+			token = raw
+		case raw != token:
+			return "", &TokenError{Err: ErrTokenMalformed, Description: errDifferentTokens.Error()}
 		}
 	}
-	return "", tokenError(ErrNoToken)
+	if token == "" {
+		return "", tokenError(ErrNoToken)
+	}
+	return token, nil
 }
 
 // lookupFrom reads one source. found is false when the source is absent or (for a
@@ -92,17 +108,32 @@ func lookupFrom(l config.Lookup, r *http.Request) (raw string, found bool, err e
 		}
 		return v, true, nil
 	case config.LookupCookie:
-		c, err := r.Cookie(l.Name)
-		if err != nil || c.Value == "" {
+		cs := r.CookiesNamed(l.Name)
+		if len(cs) > 1 {
+			return "", false, errDuplicateCookie
+		}
+		if len(cs) == 0 || cs[0].Value == "" {
 			return "", false, nil
 		}
-		return c.Value, true, nil
+		return cs[0].Value, true, nil
 	case config.LookupQuery:
 		if r.URL.RawQuery == "" {
 			return "", false, nil
 		}
-		v := r.URL.Query().Get(l.Name)
-		return v, v != "", nil
+		// ParseQuery fails on a ';' pair, which Go drops but some
+		// upstreams split into more parameters.
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			return "", false, errBadQuery
+		}
+		vs := q[l.Name]
+		if len(vs) > 1 {
+			return "", false, errDuplicateQuery
+		}
+		if len(vs) == 0 || vs[0] == "" {
+			return "", false, nil
+		}
+		return vs[0], true, nil
 	}
 	return "", false, nil
 }

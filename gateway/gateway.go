@@ -31,8 +31,9 @@ type Options struct {
 	Verifier TokenVerifier
 	// Logger receives operational logs, AccessLogger one line per proxied
 	// request, AuditLogger one event per change of revocation state (nil:
-	// Logger with "log" set to "access" or "audit"). None ever receives a
-	// token.
+	// Logger with "log" set to "access" or "audit"; the default audit logger
+	// writes whatever Logger's level, so log.level never silences the audit
+	// trail). None ever receives a token.
 	Logger       *slog.Logger
 	AccessLogger *slog.Logger
 	AuditLogger  *slog.Logger
@@ -90,7 +91,7 @@ func New(o Options) (*Gateway, error) {
 		o.AccessLogger = o.Logger.With("log", "access")
 	}
 	if o.AuditLogger == nil {
-		o.AuditLogger = o.Logger.With("log", "audit")
+		o.AuditLogger = slog.New(auditHandler{o.Logger.Handler()}).With("log", "audit")
 	}
 	if o.Registerer == nil && o.Gatherer == nil {
 		reg := prometheus.NewRegistry()
@@ -195,10 +196,11 @@ func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
 	rt := g.router.match(clean)
 	fi.route = rt.label
 	switch rt.auth {
-	case config.AuthRequired:
-		fi.claims, err = g.authorizeAccess(r)
+	case config.AuthNone:
 	case config.AuthRefresh:
 		fi.claims, err = g.authorizeRefresh(r, fi)
+	default: // required, and anything unknown: deny by default
+		fi.claims, err = g.authorizeAccess(r)
 	}
 	if err != nil {
 		fi.outcome = outcome(err)

@@ -49,6 +49,10 @@ func TestAClientSentClaimHeaderNeverReachesTheUpstream(t *testing.T) {
 		req.Header.Set("Authorization", "Bearer "+mint(t, tok{sub: "bob"}))
 		req.Header.Add("X-Revgate-Subject", "admin")
 		req.Header.Add("x-revgate-subject", "root")
+		// CGI and WSGI stacks read these as the same header.
+		req.Header["X_Revgate_Subject"] = []string{"admin"}
+		req.Header["x_revgate-SUBJECT"] = []string{"root"}
+		req.Header["X_Other_Header"] = []string{"kept"}
 		wantStatus(t, h.do(req), http.StatusOK)
 		got, _ := h.upstream.lastRequest()
 		want := []string{"bob"}
@@ -57,6 +61,14 @@ func TestAClientSentClaimHeaderNeverReachesTheUpstream(t *testing.T) {
 		}
 		if have := got.Header.Values("X-Revgate-Subject"); fmt.Sprint(have) != fmt.Sprint(want) {
 			t.Errorf("%s: upstream X-Revgate-Subject = %q, want %q", path, have, want)
+		}
+		for name := range got.Header {
+			if n := strings.ReplaceAll(name, "_", "-"); strings.EqualFold(n, "X-Revgate-Subject") && name != "X-Revgate-Subject" {
+				t.Errorf("%s: upstream got the alias %s: %q", path, name, got.Header[name])
+			}
+		}
+		if got.Header.Get("X_Other_Header") != "kept" {
+			t.Errorf("%s: an unrelated header with underscores was dropped", path)
 		}
 	}
 }
@@ -327,6 +339,14 @@ func TestRoutesPickAuthByLongestPrefix(t *testing.T) {
 		{"/api/token/..%2Forders", 400},
 		{"/api//token/x", 200},
 		{"/api/./token/x", 200},
+		// A required prefix nested in a none one, as a lenient upstream
+		// reads it: ;parameters dropped, a missing trailing slash ignored.
+		{"/api/token/verify;x/", 401},
+		{"/api/token/verify;x", 401},
+		{"/api/token/verify", 401},
+		{"/api/token;x/verify/", 401},
+		{"/api/token/verifyx", 200},
+		{"/api/token/obtain;x", 200},
 	}
 	for _, c := range cases {
 		t.Run(c.path, func(t *testing.T) {
@@ -365,6 +385,39 @@ func TestTokenLookupFromHeaderCookieAndQuery(t *testing.T) {
 	if resp.Header.Get("WWW-Authenticate") != `Bearer realm="revgate"` {
 		t.Fatalf("WWW-Authenticate = %q", resp.Header.Get("WWW-Authenticate"))
 	}
+
+	t.Run("an ambiguous credential is refused, since the upstream may read another one", func(t *testing.T) {
+		other := mint(t, tok{sub: "bob"})
+		hits := h.upstream.hits.Load()
+		for name, set := range map[string]func(*http.Request){
+			"two cookies of the name": func(r *http.Request) { r.Header["Cookie"] = []string{"session=" + token + "; session=" + other} },
+			"two Cookie headers":      func(r *http.Request) { r.Header["Cookie"] = []string{"session=" + token, "session=" + other} },
+			"two query parameters":    func(r *http.Request) { r.URL.RawQuery = "access_token=" + token + "&access_token=" + other },
+			"a ;-separated query":     func(r *http.Request) { r.URL.RawQuery = "x=1;access_token=" + other + "&access_token=" + token },
+			"header and cookie differ": func(r *http.Request) {
+				r.Header.Set("Authorization", "Bearer "+token)
+				r.Header["Cookie"] = []string{"session=" + other}
+			},
+			"cookie and query differ": func(r *http.Request) {
+				r.Header["Cookie"] = []string{"session=" + token}
+				r.URL.RawQuery = "access_token=" + other
+			},
+		} {
+			req, _ := http.NewRequest(http.MethodGet, h.proxy.URL+"/x", nil)
+			set(req)
+			resp := h.do(req)
+			if resp.StatusCode != 401 || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "invalid_token") {
+				t.Errorf("%s: %d %q, want 401 invalid_token", name, resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+			}
+		}
+		if n := h.upstream.hits.Load() - hits; n != 0 {
+			t.Fatalf("the upstream saw %d ambiguous requests", n)
+		}
+		req, _ := http.NewRequest(http.MethodGet, h.proxy.URL+"/x?access_token="+token, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.AddCookie(&http.Cookie{Name: "session", Value: token})
+		wantStatus(t, h.do(req), 200) // the same token everywhere is fine
+	})
 }
 
 // mustAdmin sends an admin request that must succeed.

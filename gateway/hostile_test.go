@@ -707,6 +707,7 @@ func TestHostileOversizedBodiesGet413AndStoreNothing(t *testing.T) {
 					body = io.MultiReader(body) // unknown length: sent chunked
 				}
 				req, _ := http.NewRequest(http.MethodPost, c.url, body)
+				req.Header.Set("Content-Type", "application/json")
 				if c.auth != "" {
 					req.Header.Set("Authorization", "Bearer "+c.auth)
 				}
@@ -729,6 +730,7 @@ func TestHostileOversizedBodiesGet413AndStoreNothing(t *testing.T) {
 	for _, i := range []int{0, 2, 3, 1, 4} {
 		c := cases[i]
 		req, _ := http.NewRequest(http.MethodPost, c.url, strings.NewReader(pad(c.doc, maxBodyBytes)))
+		req.Header.Set("Content-Type", "application/json")
 		if c.auth != "" {
 			req.Header.Set("Authorization", "Bearer "+c.auth)
 		}
@@ -777,4 +779,33 @@ func TestHostileRefreshBodiesTheIssuerWouldReadDifferently(t *testing.T) {
 	if n := h.upstream.hits.Load() - hits; n != 0 {
 		t.Fatalf("the issuer saw %d of the ambiguous bodies", n)
 	}
+
+	// A body that is JSON to the gateway but a form to the issuer (Django
+	// REST framework parses by Content-Type) would name another token:
+	// only application/json is taken.
+	postAs := func(body string, header http.Header) *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, h.proxy.URL+"/api/token/refresh/", strings.NewReader(body))
+		req.Header = header
+		return h.do(req)
+	}
+	smuggled := `{"refresh":"` + valid + `","x":"&refresh=` + revoked + `&y=","z":1}`
+	for name, header := range map[string]http.Header{
+		"a form":                   {"Content-Type": {"application/x-www-form-urlencoded"}},
+		"multipart":                {"Content-Type": {"multipart/form-data; boundary=x"}},
+		"text/plain":               {"Content-Type": {"text/plain"}},
+		"no Content-Type":          {},
+		"two Content-Types":        {"Content-Type": {"application/json", "application/x-www-form-urlencoded"}},
+		"a latin-1 charset":        {"Content-Type": {"application/json; charset=latin-1"}},
+		"another parameter":        {"Content-Type": {"application/json; x=y"}},
+		"a Content-Encoding":       {"Content-Type": {"application/json"}, "Content-Encoding": {"gzip"}},
+		"a malformed Content-Type": {"Content-Type": {"application/json; charset"}},
+	} {
+		if resp := postAs(smuggled, header); resp.StatusCode != http.StatusUnsupportedMediaType {
+			t.Errorf("%s: %d, want 415", name, resp.StatusCode)
+		}
+	}
+	if n := h.upstream.hits.Load() - hits; n != 0 {
+		t.Fatalf("the issuer saw %d of the non-JSON bodies", n)
+	}
+	wantStatus(t, postAs(`{"refresh":"`+valid+`"}`, http.Header{"Content-Type": {"Application/JSON; Charset=UTF-8"}}), http.StatusOK)
 }

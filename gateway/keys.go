@@ -460,11 +460,11 @@ func newRemoteJWKS(ctx context.Context, cfg VerifierConfig, log *slog.Logger, no
 		cooldown = defaultUnknownKidCooldown
 	}
 	if h := u.Hostname(); u.Scheme == "http" && h != "localhost" && !isLoopbackIP(h) {
-		log.Warn("jwt.jwks_url uses plain http: anyone on the network path can substitute signing keys", "url", u.Redacted())
+		log.Warn("jwt.jwks_url uses plain http: anyone on the network path can substitute signing keys", "url", config.RedactURL(cfg.JWT.JWKSURL))
 	}
 	r := &remoteJWKS{
 		url:      cfg.JWT.JWKSURL,
-		logURL:   u.Redacted(),
+		logURL:   config.RedactURL(cfg.JWT.JWKSURL),
 		cooldown: cooldown,
 		now:      now,
 		log:      log,

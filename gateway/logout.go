@@ -63,7 +63,8 @@ func (g *Gateway) serveLogout(w http.ResponseWriter, r *http.Request) string {
 		switch {
 		case err != nil:
 			return g.logoutRefused(w, http.StatusBadRequest, errLogoutInvalidRefresh)
-		case refresh.Subject != claims.Subject:
+		case refresh.Subject != claims.Subject || claims.Subject == "":
+			// Two tokens without a subject are no evidence of one owner.
 			return g.logoutRefused(w, http.StatusForbidden, errLogoutForeignRefresh)
 		case refresh.JTI == "":
 			return g.logoutRefused(w, http.StatusBadRequest, errLogoutRefreshNoJTI)

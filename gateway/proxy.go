@@ -10,6 +10,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -90,6 +91,9 @@ func newReverseProxy(up config.Upstream, jwtCfg config.JWT, logger *slog.Logger)
 			// route, so an upstream can trust them.
 			for _, ch := range headers {
 				pr.Out.Header.Del(ch.header)
+			}
+			if len(headers) > 0 {
+				dropUnderscoreAliases(pr.Out.Header, headers)
 			}
 			if strip {
 				pr.Out.Header.Del("Authorization")
@@ -184,6 +188,25 @@ func validHeaderValue(v string) bool {
 		}
 	}
 	return true
+}
+
+// dropUnderscoreAliases removes headers that an upstream behind CGI or WSGI
+// (Gunicorn, uWSGI, PHP) would read as a claim header: those stacks turn
+// both X-Revgate-Subject and X_Revgate_Subject into HTTP_X_REVGATE_SUBJECT,
+// so a client could otherwise forge one with underscores.
+func dropUnderscoreAliases(h http.Header, headers []claimHeader) {
+	for name := range h {
+		if strings.IndexByte(name, '_') < 0 {
+			continue
+		}
+		alias := strings.ReplaceAll(name, "_", "-")
+		for _, ch := range headers {
+			if strings.EqualFold(alias, ch.header) {
+				delete(h, name)
+				break
+			}
+		}
+	}
 }
 
 // bufferPool reuses the proxy's copy buffers across requests. It pools

@@ -46,14 +46,36 @@ func newRouter(rs []config.Route) *router {
 	return rt
 }
 
-// match returns the route for a cleaned path.
+// match returns the route for a cleaned path, judged as the most lenient
+// upstream would read it: ;parameters dropped from every segment (Tomcat,
+// Jetty and Spring serve /api/token/refresh/ for /api/token/refresh;x/) and
+// a prefix ending in a slash also matching the path without it (many
+// frameworks serve /refresh/ for /refresh). Otherwise such a path would fall
+// to a shorter prefix, perhaps one with `auth: none`.
 func (rt *router) match(p string) route {
+	if strings.IndexByte(p, ';') >= 0 {
+		p = stripParams(p)
+	}
 	for _, r := range rt.routes {
-		if strings.HasPrefix(p, r.prefix) {
+		if strings.HasPrefix(p, r.prefix) || (len(p) == len(r.prefix)-1 && r.prefix[len(p)] == '/' && strings.HasPrefix(r.prefix, p)) {
 			return r
 		}
 	}
 	return rt.fallback
+}
+
+// stripParams drops the ;parameters of every segment of p.
+func stripParams(p string) string {
+	var b strings.Builder
+	b.Grow(len(p))
+	for i, seg := range strings.Split(p, "/") {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		base, _, _ := strings.Cut(seg, ";")
+		b.WriteString(base)
+	}
+	return b.String()
 }
 
 // cleanPath returns the path the gateway judges and forwards: dot segments

@@ -121,6 +121,43 @@ type requiredClaim struct {
 // fetches are retried until keys arrive. Invalid configuration and
 // unreadable local keys do fail it, with an error naming the key.
 func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
+	v, log, err := newStaticVerifier(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if j := cfg.JWT; j.JWKSURL != "" {
+		onKeys := func(set jwk.Set) error {
+			keys, _ := keysFromSet(set, sourceJWKSURL, v.allowed, v.now(), log) // never fails for a URL
+			if len(keys) == 0 {
+				return errors.New("no usable signature verification key in the set for jwt.algorithms")
+			}
+			v.mu.Lock()
+			v.keys.Store(newKeySet(v.static, keys))
+			v.mu.Unlock()
+			return nil
+		}
+		if v.remote, err = newRemoteJWKS(ctx, cfg, log, v.now, onKeys); err != nil {
+			return nil, err
+		}
+		v.remote.start()
+	}
+	log.Info("token verification configured",
+		"algorithms", v.allowed.String(), "keys", len(v.keys.Load().keys), "jwks_url", v.remote != nil)
+	return v, nil
+}
+
+// CheckVerifier makes every check NewVerifier makes that needs no network:
+// algorithms, required claims and the local keys (jwks_file,
+// public_key_files, hmac_secret), each read and parsed. A jwks_url is not
+// fetched. It starts nothing.
+func CheckVerifier(cfg VerifierConfig) error {
+	_, _, err := newStaticVerifier(cfg)
+	return err
+}
+
+// newStaticVerifier builds a Verifier with its local keys loaded and no
+// background work started.
+func newStaticVerifier(cfg VerifierConfig) (*Verifier, *slog.Logger, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -131,14 +168,14 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 	}
 	j := cfg.JWT
 	if cfg.MaxTokenLifetime <= 0 {
-		return nil, errors.New("revocation.max_token_lifetime: must be positive")
+		return nil, nil, errors.New("revocation.max_token_lifetime: must be positive")
 	}
 	if j.Leeway < 0 {
-		return nil, errors.New("jwt.leeway: must not be negative")
+		return nil, nil, errors.New("jwt.leeway: must not be negative")
 	}
 	allowed, err := parseAllowed(j.Algorithms)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	v := &Verifier{
 		now:          now,
@@ -154,7 +191,7 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 	for a := range numAlgs {
 		if allowed.has(a) {
 			if v.verifiers[a], err = jws.NewVerifier(jwa.SignatureAlgorithm(algTable[a].name)); err != nil {
-				return nil, fmt.Errorf("jwt.algorithms: %s: %w", algTable[a].name, err)
+				return nil, nil, fmt.Errorf("jwt.algorithms: %s: %w", algTable[a].name, err)
 			}
 		}
 	}
@@ -163,39 +200,20 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 	}
 	v.subjectSlot = v.slot(v.subjectClaim)
 	if v.required[PurposeAccess], err = v.requiredClaims("jwt.required_claims", j.RequiredClaims); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if v.required[PurposeRefresh], err = v.requiredClaims("jwt.refresh_required_claims", j.RefreshRequiredClaims); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	if v.static, err = loadStaticKeys(j, allowed, now(), log); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if j.JWKSURL == "" && len(v.static) == 0 {
+		return nil, nil, errors.New("jwt: no verification key configured (set jwks_url, jwks_file, public_key_files or hmac_secret)")
 	}
 	v.keys.Store(newKeySet(v.static))
-	if j.JWKSURL == "" {
-		if len(v.static) == 0 {
-			return nil, errors.New("jwt: no verification key configured (set jwks_url, jwks_file, public_key_files or hmac_secret)")
-		}
-	} else {
-		onKeys := func(set jwk.Set) error {
-			keys, _ := keysFromSet(set, sourceJWKSURL, allowed, now(), log) // never fails for a URL
-			if len(keys) == 0 {
-				return errors.New("no usable signature verification key in the set for jwt.algorithms")
-			}
-			v.mu.Lock()
-			v.keys.Store(newKeySet(v.static, keys))
-			v.mu.Unlock()
-			return nil
-		}
-		if v.remote, err = newRemoteJWKS(ctx, cfg, log, now, onKeys); err != nil {
-			return nil, err
-		}
-		v.remote.start()
-	}
-	log.Info("token verification configured",
-		"algorithms", allowed.String(), "keys", len(v.keys.Load().keys), "jwks_url", v.remote != nil)
-	return v, nil
+	return v, log, nil
 }
 
 // Ready reports whether at least one key is loaded.
@@ -220,8 +238,7 @@ func (v *Verifier) Keys() []KeyInfo { return v.keys.Load().infos() }
 //   - unless p is PurposeRevoke: exp is present (a token that never expires
 //     would outlive every revocation TTL) and not past, nbf and iat are not
 //     in the future, all with jwt.leeway; exp - iat is at most
-//     MaxTokenLifetime (without iat: exp - now at most MaxTokenLifetime plus
-//     leeway); iss and aud match when configured; required_claims
+//     MaxTokenLifetime (without iat: exp - now at most MaxTokenLifetime); iss and aud match when configured; required_claims
 //     (refresh_required_claims for PurposeRefresh) are present and equal.
 func (v *Verifier) Verify(ctx context.Context, raw string, p Purpose) (*Claims, error) {
 	if v.cache == nil || p == PurposeRevoke {
@@ -233,7 +250,10 @@ func (v *Verifier) Verify(ctx context.Context, raw string, p Purpose) (*Claims, 
 	}
 	c, err := v.verify(ctx, raw, p)
 	if err == nil && !c.ExpiresAt.IsZero() {
-		v.cache.put(raw, p, c, keys, c.ExpiresAt.Add(v.leeway+time.Second), now)
+		// Until exactly when verify would start refusing it, so a cached
+		// token never outlives its revocation record (which lives until
+		// exp + leeway, rounded up).
+		v.cache.put(raw, p, c, keys, c.ExpiresAt.Add(v.leeway), now)
 	}
 	return c, err
 }
@@ -562,9 +582,11 @@ func (v *Verifier) checkTimes(exp time.Time, hasExp bool, nbf time.Time, hasNbf 
 		return tokenError(ErrTokenIssuedLater)
 	}
 	// Without iat the lifetime is unknown; the most a token can still be
-	// used is exp - now, which is what must fit under the revocation TTLs.
+	// used is exp - now (plus leeway), which must fit under a mark's TTL of
+	// max_token_lifetime plus leeway: so exp - now is held to
+	// max_token_lifetime, with no leeway of its own.
 	if hasIat && exp.Sub(iat) > v.maxLifetime ||
-		!hasIat && exp.Sub(now) > v.maxLifetime+v.leeway {
+		!hasIat && exp.Sub(now) > v.maxLifetime {
 		return tokenError(ErrLifetimeTooLong)
 	}
 	return nil

@@ -473,8 +473,10 @@ func TestVerifyRejectsBadTokens(t *testing.T) {
 		{"a string required claim of \"42\" does not match the number 42", vtSign(t, "RS256", k.rsaA, nil, vtClaims(map[string]any{"ver": "42"})), PurposeAccess, ErrClaimMismatch},
 		{"a lifetime over max_token_lifetime is rejected", vtSign(t, "RS256", k.rsaA, nil, vtClaims(map[string]any{"iat": vtNow.Unix() - 60, "exp": vtNow.Unix() - 60 + 3601})), PurposeAccess, ErrLifetimeTooLong},
 		{"a lifetime of exactly max_token_lifetime is accepted", vtSign(t, "RS256", k.rsaA, nil, vtClaims(map[string]any{"iat": vtNow.Unix() - 60, "exp": vtNow.Unix() - 60 + 3600})), PurposeAccess, nil},
-		{"without iat, exp further than max_token_lifetime plus leeway is rejected", vtSign(t, "RS256", k.rsaA, nil, vtClaims(map[string]any{"iat": vtDel, "exp": vtNow.Unix() + 3631})), PurposeAccess, ErrLifetimeTooLong},
-		{"without iat, exp within max_token_lifetime plus leeway is accepted", vtSign(t, "RS256", k.rsaA, nil, vtClaims(map[string]any{"iat": vtDel, "exp": vtNow.Unix() + 3630})), PurposeAccess, nil},
+		// A mark lives max_token_lifetime plus leeway; a token accepted
+		// until exp plus leeway must not outlive it.
+		{"without iat, exp further than max_token_lifetime is rejected", vtSign(t, "RS256", k.rsaA, nil, vtClaims(map[string]any{"iat": vtDel, "exp": vtNow.Unix() + 3601})), PurposeAccess, ErrLifetimeTooLong},
+		{"without iat, exp within max_token_lifetime is accepted", vtSign(t, "RS256", k.rsaA, nil, vtClaims(map[string]any{"iat": vtDel, "exp": vtNow.Unix() + 3600})), PurposeAccess, nil},
 		{"revoking accepts an expired token", vtSign(t, "RS256", k.rsaA, nil, vtClaims(map[string]any{"exp": vtNow.Unix() - 86400, "iat": vtNow.Unix() - 90000})), PurposeRevoke, nil},
 		{"revoking accepts a token failing claim checks", vtSign(t, "RS256", k.rsaA, nil, vtClaims(map[string]any{"iss": "https://evil.example", "aud": "web", "token_type": vtDel, "exp": vtDel})), PurposeRevoke, nil},
 		{"revoking still checks the signature", tampered, PurposeRevoke, ErrBadSignature},

@@ -92,7 +92,7 @@ func (m *Memory) Check(_ context.Context, q Query) (State, error) {
 // RevokeToken implements Store. Revoking twice keeps the later expiry; an
 // expiry that has already passed records nothing.
 func (m *Memory) RevokeToken(_ context.Context, jti string, expiresAt time.Time) error {
-	exp := expiresAt.Unix()
+	exp := ceilUnix(expiresAt)
 	m.forward(memKey{tagToken, jti}, record{value: exp, expiresAt: exp})
 	return nil
 }
@@ -148,7 +148,7 @@ func (m *Memory) UnmarkGlobal(_ context.Context) error {
 
 // MarkUsed implements Store. Marking twice keeps the later expiry.
 func (m *Memory) MarkUsed(_ context.Context, jti string, expiresAt time.Time) error {
-	exp := expiresAt.Unix()
+	exp := ceilUnix(expiresAt)
 	m.forward(memKey{tagUsed, jti}, record{value: exp, expiresAt: exp})
 	return nil
 }
@@ -220,10 +220,21 @@ func (m *Memory) noteWrite(now int64) {
 }
 
 // markRecord is the record of a mark that lives ttl past the mark, both in
-// whole seconds.
+// whole seconds, the ttl rounded up.
 func markRecord(mark time.Time, ttl time.Duration) record {
 	v := mark.Unix()
-	return record{value: v, expiresAt: v + int64(ttl/time.Second)}
+	return record{value: v, expiresAt: v + int64((ttl+time.Second-1)/time.Second)}
+}
+
+// ceilUnix is t in unix seconds, rounded up: a record must never expire
+// before the last instant a token it rejects could be accepted (jwt.leeway
+// need not be whole seconds).
+func ceilUnix(t time.Time) int64 {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return s
 }
 
 // unixTime is the UTC time of unix seconds s. UTC so that every store

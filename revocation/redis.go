@@ -237,7 +237,7 @@ func (r *Redis) RevokeToken(ctx context.Context, jti string, expiresAt time.Time
 
 // writeExpiry records a jti key that lives until expiresAt (or later).
 func (r *Redis) writeExpiry(ctx context.Context, op, key string, expiresAt time.Time) error {
-	exp := expiresAt.Unix()
+	exp := ceilUnix(expiresAt)
 	return r.write(ctx, op, key, func(c redis.Cmdable) error {
 		return r.expiry.Run(ctx, c, []string{key}, exp).Err()
 	})

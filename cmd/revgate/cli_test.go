@@ -827,7 +827,7 @@ func TestTokenMintRefusesBadKeysAndFlagsClearly(t *testing.T) {
 		{"an aud that is no string", "--claim aud: expected a string or a list of strings", []string{"--hmac-secret-file", k.hmacFile, "--claim", "aud=5"}},
 		{"a sub that is no string", "--claim sub: expected a string", []string{"--hmac-secret-file", k.hmacFile, "--claim", "sub=42"}},
 		{"a zero ttl", "--ttl must be positive", []string{"--hmac-secret-file", k.hmacFile, "--ttl", "0s"}},
-		{"an argument", "takes 0 argument(s)", []string{"--hmac-secret-file", k.hmacFile, "extra"}},
+		{"an argument", "takes no arguments", []string{"--hmac-secret-file", k.hmacFile, "extra"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name+" exits 2", func(t *testing.T) {

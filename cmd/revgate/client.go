@@ -77,6 +77,9 @@ func usagef(format string, args ...any) error {
 // subcommands, so a typo exits 2 instead of printing help and exiting 0.
 func subcommandArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			return usagef("unknown command %q for %q; did you mean %q? (see %s --help)", args[0], cmd.CommandPath(), s[0], cmd.CommandPath())
+		}
 		return usagef("unknown command %q for %q (see %s --help)", args[0], cmd.CommandPath(), cmd.CommandPath())
 	}
 	return nil
@@ -103,6 +106,8 @@ func shortPath(cmd *cobra.Command) string {
 func exactArgs(names ...string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		switch {
+		case len(names) == 0 && len(args) > 0:
+			return usagef("%s takes no arguments, got %q (see %s --help)", shortPath(cmd), args[0], cmd.CommandPath())
 		case len(args) < len(names):
 			return usagef("%s needs %s (see %s --help)", shortPath(cmd), strings.Join(names[len(args):], " "), cmd.CommandPath())
 		case len(args) > len(names):
@@ -174,7 +179,7 @@ func (o *adminOptions) client() (*adminClient, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, usagef("admin URL %q: expected http://host:port or https://host:port, optionally with a base path", redactURL(raw))
+		return nil, usagef("admin URL %q: expected http://host:port or https://host:port, optionally with a base path", RedactURL(raw))
 	}
 	token, err := o.adminToken()
 	if err != nil {
@@ -194,8 +199,8 @@ func (o *adminOptions) client() (*adminClient, error) {
 	}, nil
 }
 
-// redactURL hides userinfo in a URL that may not even parse.
-func redactURL(raw string) string {
+// RedactURL hides userinfo in a URL that may not even parse.
+func RedactURL(raw string) string {
 	if u, err := url.Parse(raw); err == nil {
 		return u.Redacted()
 	}
@@ -322,7 +327,7 @@ func answerError(resp *http.Response, body []byte) *apiError {
 	}
 	ae.message = "unexpected answer " + resp.Status
 	if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode >= 300 && resp.StatusCode <= 399 {
-		ae.message += " redirecting to " + printable(redactURL(loc)) + " (give that as --admin-url)"
+		ae.message += " redirecting to " + printable(RedactURL(loc)) + " (give that as --admin-url)"
 	}
 	return ae
 }

@@ -6,12 +6,21 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/revgate/revgate/config"
+	"github.com/revgate/revgate/gateway"
 )
 
 func newConfigCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "config",
 		Short: "Work with the configuration",
+		Long: `Work with the configuration.
+
+  revgate config check [--config FILE]   validate it, print it with secrets redacted
+
+Exit codes: 0 valid, 1 invalid (every problem printed, each naming its key),
+2 bad usage.`,
+		Args: subcommandArgs,
+		RunE: needSubcommand,
 	}
 	var path string
 	check := &cobra.Command{
@@ -21,13 +30,25 @@ func newConfigCommand() *cobra.Command {
 REVGATE_* environment overrides), validate it, and print the effective
 configuration as YAML with every secret redacted.
 
+It also reads and parses every local verification key (jwt.jwks_file,
+jwt.public_key_files, jwt.hmac_secret) and checks it against jwt.algorithms,
+as serve does at start; a jwt.jwks_url is not fetched.
+
 Exits 0 when the configuration is valid; otherwise prints every problem, each
-naming its key, and exits 1.`,
-		Args: cobra.NoArgs,
+naming its key, and exits 1. Exits 2 on bad usage.`,
+		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(path)
 			if err != nil {
 				return err
+			}
+			// The keys serve would load are read now too, so a missing or
+			// bad key file fails here, not at the first deploy.
+			if err := gateway.CheckVerifier(gateway.VerifierConfig{
+				JWT: cfg.JWT, MaxTokenLifetime: cfg.Revocation.MaxTokenLifetime,
+				Logger: newLogger(cmd.ErrOrStderr(), config.Log{Level: "warn", Format: "text"}),
+			}); err != nil {
+				return fmt.Errorf("invalid configuration: %w", err)
 			}
 			if err := config.WriteYAML(cmd.OutOrStdout(), cfg.Redacted()); err != nil {
 				return err

@@ -41,7 +41,7 @@ token accepted, revoked through the admin API, and then rejected.
 
 The admin API has no authentication in the demo (admin.insecure_no_auth), so
 both listeners bind to 127.0.0.1 only by default. Stop it with Ctrl-C.`,
-		Args: cobra.NoArgs,
+		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()

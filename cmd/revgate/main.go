@@ -64,6 +64,10 @@ expiry, so nothing ever needs flushing and the gateways stay stateless.
 Start with "revgate demo": it runs everything on this machine with no setup.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Args makes an unknown command a usage error (exit 2); with no
+		// command at all, the help is the answer.
+		Args: subcommandArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)

@@ -243,6 +243,48 @@ func TestTwoGatewayProcessesSharingOneRedisAgreeOnTheVeryNextRequest(t *testing.
 	}
 }
 
+// Operators quiet the access log with log.level; that must never silence
+// the audit trail.
+func TestAuditEventsAreWrittenAtEveryLogLevel(t *testing.T) {
+	s := newSigner(t)
+	upstream := newUpstream(t, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(200) })
+	gw := startGateway(t, fmt.Sprintf("upstream:\n  url: %q\njwt:\n  jwks_file: %q\n  algorithms: [ES256]\nrevocation:\n  store: memory\nlog:\n  level: error\n",
+		upstream, s.jwksPath))
+
+	alice := s.mint(t, "alice")
+	if code := call(t, "GET", "http://"+gw.proxy+"/x", alice, ""); code != 200 {
+		t.Fatalf("before revocation: %d", code)
+	}
+	if code := call(t, "POST", "http://"+gw.admin+"/v1/revocations/subjects/bob", adminToken, `{"reason":"stolen laptop"}`); code != 200 {
+		t.Fatalf("revoke subject: %d", code)
+	}
+	if code := call(t, "POST", "http://"+gw.proxy+"/auth/logout", alice, ""); code != 200 {
+		t.Fatalf("logout: %d", code)
+	}
+	// The logout's event may be written just after its answer.
+	var audit []string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		audit = audit[:0]
+		for _, line := range strings.Split(gw.stderr.String(), "\n") {
+			if strings.Contains(line, `"log":"audit"`) {
+				audit = append(audit, line)
+			}
+		}
+		if len(audit) >= 2 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if strings.Contains(gw.stderr.String(), `"log":"access"`) {
+		t.Errorf("an access log line at log.level error:\n%s", gw.stderr.String())
+	}
+	if len(audit) != 2 || !strings.Contains(audit[0], `"reason":"stolen laptop"`) || !strings.Contains(audit[1], `"actor":"self-service"`) {
+		t.Fatalf("at log.level error, want the admin and the logout audit events, got %d:\n%s", len(audit), strings.Join(audit, "\n"))
+	}
+	if strings.Contains(gw.stderr.String(), alice) {
+		t.Error("a token appears in the gateway's logs")
+	}
+}
+
 func TestSIGTERMDrainsInFlightRequestsAndExitsZero(t *testing.T) {
 	release := make(chan struct{})
 	upstream := newUpstream(t, func(w http.ResponseWriter, _ *http.Request) {

@@ -38,7 +38,7 @@ REVGATE_REVOCATION_REDIS_URL. Check a configuration with "revgate config check".
 On SIGTERM or SIGINT the gateway fails /readyz at once, keeps serving for
 server.drain_delay so load balancers stop sending, lets in-flight requests
 finish within server.shutdown_timeout, then exits 0.`,
-		Args: cobra.NoArgs,
+		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(configPath)
 			if err != nil {

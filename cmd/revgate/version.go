@@ -34,7 +34,7 @@ func newVersionCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print version, commit and Go version",
-		Args:  cobra.NoArgs,
+		Args:  exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_, err := fmt.Fprintf(cmd.OutOrStdout(), "revgate %s\ncommit %s\n%s %s/%s\n",
 				version, buildCommit(), runtime.Version(), runtime.GOOS, runtime.GOARCH)

@@ -48,7 +48,7 @@ func Run(t *testing.T, newStore func(t *testing.T) revocation.Store) {
 		{"different subjects never share a mark", testSubjectsDistinct},
 		{"a jti, a used jti and a subject with the same text stay apart", testNamespaces},
 		{"a used refresh jti is reported only when asked for", testUsed},
-		{"times are truncated to whole seconds", testWholeSeconds},
+		{"marks are truncated to whole seconds, expiries rounded up", testWholeSeconds},
 		{"ping answers", testPing},
 	}
 	for _, tt := range tests {
@@ -355,9 +355,13 @@ func testWholeSeconds(t *testing.T, s revocation.Store) {
 	wantMark(t, "MarkSubject later in the same second", sec)(s.MarkSubject(ctx, "bob", sec, ttl))
 	wantMark(t, "MarkSubject later in the same second", sec)(s.MarkSubject(ctx, "bob", withNanos, ttl))
 
+	// An expiry is rounded up (jwt.leeway need not be whole seconds): a
+	// record never lapses while the token it rejects would be accepted.
 	exp := now().Add(time.Hour)
 	must(t, s.RevokeToken(ctx, "j1", exp.Add(987654321*time.Nanosecond)))
-	wantToken(t, s, "j1", exp)
+	wantToken(t, s, "j1", exp.Add(time.Second))
+	must(t, s.RevokeToken(ctx, "j2", exp))
+	wantToken(t, s, "j2", exp)
 }
 
 func testPing(t *testing.T, s revocation.Store) {
