@@ -147,7 +147,7 @@ func readFile(path string) (map[string]any, error) {
 	}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("config file %q does not exist: %w", path, fs.ErrNotExist)
+		return nil, fmt.Errorf("config file %q: %w", path, fs.ErrNotExist)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("config file: %w", err)

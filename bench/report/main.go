@@ -4,7 +4,7 @@
 // bare proxy measured in the same round (rows of one round ran back to
 // back, so a ratio within a round cancels most of the machine's drift);
 // then the open-loop latency rows, Redis memory per record, Redis commands
-// per request, and each target of the performance issue, met or missed.
+// per request, and each performance target, met or missed.
 //
 //	report results.jsonl
 package main
@@ -357,7 +357,7 @@ func write(w io.Writer, recs []Record) {
 	}
 
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Targets (issue 8)")
+	fmt.Fprintln(w, "Performance targets")
 	fmt.Fprintln(w)
 	verdict := func(ok bool) string {
 		if ok {

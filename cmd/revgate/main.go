@@ -71,7 +71,9 @@ Start with "revgate demo": it runs everything on this machine with no setup.`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath())}
+	})
 	root.AddCommand(
 		newServeCommand(),
 		newDemoCommand(),

@@ -368,6 +368,21 @@ func TestConfigCheck(t *testing.T) {
 			t.Fatalf("exit %d, output:\n%s", code, out)
 		}
 	})
+	t.Run("a key file serve could not load fails the check", func(t *testing.T) {
+		garbage := filepath.Join(dir, "garbage.jwks")
+		_ = os.WriteFile(garbage, []byte("not a JWKS"), 0o600)
+		for name, jwks := range map[string]string{
+			"missing": filepath.Join(dir, "missing.jwks"),
+			"garbage": garbage,
+		} {
+			path := filepath.Join(dir, name+".yaml")
+			_ = os.WriteFile(path, []byte(strings.Replace(valid, s.jwksPath, jwks, 1)), 0o600)
+			out, code := runCLI(t, "config", "check", "--config", path)
+			if code != 1 || !strings.Contains(out, "jwt.jwks_file") {
+				t.Errorf("%s jwks_file: exit %d, want 1 naming jwt.jwks_file:\n%s", name, code, out)
+			}
+		}
+	})
 }
 
 func runCLI(t *testing.T, args ...string) (string, int) {
@@ -441,5 +456,20 @@ func TestTheDemoShowsATokenRejectedAfterRevocation(t *testing.T) {
 		if code := call(t, s.method, s.url, s.token, s.body); code != s.want {
 			t.Fatalf("%s: %d, want %d", s.name, code, s.want)
 		}
+	}
+}
+
+func TestUsageErrorsExit2OnEveryCommand(t *testing.T) {
+	for _, args := range [][]string{
+		{"bogus"}, {"serv"}, {"serve", "extra"}, {"demo", "extra"}, {"version", "extra"},
+		{"config"}, {"config", "validate"}, {"config", "check", "extra"}, {"serve", "--no-such-flag"},
+	} {
+		out, code := runCLI(t, args...)
+		if code != 2 || !strings.Contains(out, "--help") {
+			t.Errorf("revgate %s: exit %d, want 2 pointing at --help:\n%s", strings.Join(args, " "), code, out)
+		}
+	}
+	if out, code := runCLI(t); code != 0 || !strings.Contains(out, "Usage:") {
+		t.Errorf("revgate alone: exit %d, want 0 with the help:\n%s", code, out)
 	}
 }

@@ -37,7 +37,10 @@ REVGATE_REVOCATION_REDIS_URL. Check a configuration with "revgate config check".
 
 On SIGTERM or SIGINT the gateway fails /readyz at once, keeps serving for
 server.drain_delay so load balancers stop sending, lets in-flight requests
-finish within server.shutdown_timeout, then exits 0.`,
+finish within server.shutdown_timeout, then exits 0.
+
+Exit codes: 0 after a clean drain, 1 on an invalid configuration or a
+listener that cannot start, 2 on bad usage.`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(configPath)
@@ -57,6 +60,10 @@ finish within server.shutdown_timeout, then exits 0.`,
 // loadConfig loads and validates the configuration.
 func loadConfig(path string) (*config.Config, error) {
 	cfg, err := config.Load(path)
+	var ve *config.ValidationError
+	if errors.As(err, &ve) {
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
 	if err != nil {
 		return nil, err
 	}

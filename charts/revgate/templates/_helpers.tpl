@@ -322,6 +322,10 @@ only the paths of the files the Secrets are mounted as.
 
 {{- $jwt := dict }}
 {{- include "revgate.copyKeys" (list $v.jwt $jwt (list "jwksUrl" "jwksRefresh" "jwksUnknownKidCooldown" "algorithms" "issuer" "audience" "leeway" "subjectClaim" "requiredClaims" "refreshRequiredClaims" "refreshReuseDetection" "lookup" "forwardHeaders")) }}
+{{- /* 0 is meaningful here (no cache), so only null leaves the key out. */}}
+{{- if not (kindIs "invalid" (index $v.jwt "verifyCacheSize")) }}
+{{- $_ := set $jwt "verify_cache_size" (int64 (index $v.jwt "verifyCacheSize")) }}
+{{- end }}
 {{- if $v.jwt.jwks }}
 {{- $_ := set $jwt "jwks_file" (printf "%s/jwks.json" $configDir) }}
 {{- end }}
