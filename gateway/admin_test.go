@@ -2,9 +2,12 @@ package gateway
 
 import (
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -304,6 +307,61 @@ func TestRefreshRoutes(t *testing.T) {
 		other := mint(t, tok{sub: "alice", iat: time.Now().Add(-10 * time.Second)})
 		wantStatus(t, post(h, `{"refresh":"`+r+`"}`), 200)
 		wantStatus(t, post(h, `{"refresh":"`+r+`"}`), 401)
+		wantStatus(t, h.get("/x", other), 401)
+		if !strings.Contains(h.logs.String(), `"action":"refresh_reuse_detected"`) {
+			t.Error("no audit event for the reuse")
+		}
+	})
+	t.Run("two presentations at once: one gets new tokens, the other 401 and the subject is revoked", func(t *testing.T) {
+		// The issuer answers only once both requests have reached it, so
+		// both passed the gateway's check before either was recorded.
+		var arrived sync.WaitGroup
+		arrived.Add(2)
+		issuer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			arrived.Done()
+			done := make(chan struct{})
+			go func() { arrived.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"access":"NEW-ACCESS","refresh":"NEW-REFRESH"}`)
+		}))
+		t.Cleanup(issuer.Close)
+		h := newHarness(t, nil, func(c *config.Config) {
+			c.Upstream.URL = issuer.URL
+			c.Routes = []config.Route{{Prefix: "/api/token/refresh/", Auth: config.AuthRefresh}}
+			c.JWT.RefreshRequiredClaims = map[string]any{"token_type": "refresh"}
+			c.JWT.RefreshReuseDetection = true
+		})
+		r := refresh("alice")
+		other := mint(t, tok{sub: "alice", iat: time.Now().Add(-10 * time.Second)})
+		type answer struct {
+			code int
+			body string
+		}
+		answers := make(chan answer, 2)
+		for range 2 {
+			go func() {
+				resp := post(h, `{"refresh":"`+r+`"}`)
+				b, _ := io.ReadAll(resp.Body)
+				answers <- answer{resp.StatusCode, string(b)}
+			}()
+		}
+		a, b := <-answers, <-answers
+		if a.code > b.code {
+			a, b = b, a
+		}
+		if a.code != 200 || b.code != 401 {
+			t.Fatalf("answers %d and %d, want 200 and 401", a.code, b.code)
+		}
+		if strings.Contains(b.body, "NEW-") {
+			t.Fatalf("the refused request got the issuer's tokens: %s", b.body)
+		}
+		if _, err := h.store.GetSubject(t.Context(), "alice"); err != nil {
+			t.Fatalf("the subject was not revoked: %v", err)
+		}
 		wantStatus(t, h.get("/x", other), 401)
 		if !strings.Contains(h.logs.String(), `"action":"refresh_reuse_detected"`) {
 			t.Error("no audit event for the reuse")

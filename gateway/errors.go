@@ -80,7 +80,7 @@ func writeProxyError(w http.ResponseWriter, err error) {
 		h.Set("WWW-Authenticate", `Bearer realm="revgate"`)
 		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "unauthorized", Description: "no token"})
 	case errors.As(err, &te):
-		h.Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+quoteSafe(te.Description)+`"`)
+		h.Set("WWW-Authenticate", invalidTokenChallenge(te.Description))
 		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "invalid_token", Description: te.Description})
 	case errors.Is(err, revocation.ErrUnavailable):
 		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "revocation_unavailable", Description: "revocation state cannot be read; try again"})
@@ -117,6 +117,12 @@ func classifyUpstreamError(r *http.Request, err error) error {
 		return errUpstreamTimeout
 	}
 	return errUpstreamUnreachable
+}
+
+// invalidTokenChallenge is the WWW-Authenticate value of a refused token
+// (RFC 6750 section 3).
+func invalidTokenChallenge(description string) string {
+	return `Bearer error="invalid_token", error_description="` + quoteSafe(description) + `"`
 }
 
 // quoteSafe keeps a description usable inside a quoted header parameter.

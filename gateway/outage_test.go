@@ -257,7 +257,7 @@ func (s *countingStore) MarkGlobal(ctx context.Context, mark time.Time, ttl time
 	return s.Store.MarkGlobal(ctx, mark, ttl)
 }
 
-func (s *countingStore) MarkUsed(ctx context.Context, jti string, exp time.Time) error {
+func (s *countingStore) MarkUsed(ctx context.Context, jti string, exp time.Time) (bool, error) {
 	s.writes.Add(1)
 	return s.Store.MarkUsed(ctx, jti, exp)
 }

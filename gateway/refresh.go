@@ -47,14 +47,41 @@ func (g *Gateway) authorizeRefresh(r *http.Request, fi *forwardInfo) (*Claims, e
 			}
 			// The upstream has answered; its answer goes to the client
 			// whatever happens here, so a failure is logged, not returned.
-			if err := g.store.MarkUsed(resp.Request.Context(), claims.JTI, g.recordExpiry(claims)); err != nil {
+			used, err := g.store.MarkUsed(resp.Request.Context(), claims.JTI, g.recordExpiry(claims))
+			if err != nil {
 				g.metrics.storeError("mark_used", err)
 				g.log.ErrorContext(r.Context(), "recording a used refresh token failed; its reuse will not be detected", "error", err.Error())
+				return nil
+			}
+			if used {
+				// Another request with this refresh token got through since
+				// this one was checked: a replay that raced the first use.
+				// Its new tokens never reach this client, and the subject's
+				// mark revokes the other request's.
+				g.revokeReusedSubject(r, claims)
+				fi.outcome = OutcomeRefreshReused
+				replaceWithTokenError(resp, &TokenError{Err: ErrReusedRefresh, Description: ErrTokenRevoked.Error()})
 			}
 			return nil
 		}
 	}
 	return claims, nil
+}
+
+// replaceWithTokenError turns the upstream's answer into the gateway's 401
+// for te; the upstream's body (new tokens) is discarded unread.
+func replaceWithTokenError(resp *http.Response, te *TokenError) {
+	_ = resp.Body.Close()
+	body, _ := json.Marshal(errorBody{Error: "invalid_token", Description: te.Description})
+	resp.StatusCode, resp.Status = http.StatusUnauthorized, "401 Unauthorized"
+	resp.Header = http.Header{
+		"Content-Type":     {"application/json"},
+		"Www-Authenticate": {invalidTokenChallenge(te.Description)},
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.TransferEncoding = nil
+	resp.Trailer = nil
 }
 
 // revokeReusedSubject answers a replayed refresh token (RFC 6819 5.2.2.3):

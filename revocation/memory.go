@@ -116,7 +116,8 @@ func (m *Memory) UnrevokeToken(_ context.Context, jti string) error {
 // nothing is stored (the mark could reject no unexpired token) but the
 // winning mark is still returned, as Redis does.
 func (m *Memory) MarkSubject(_ context.Context, subject string, mark time.Time, ttl time.Duration) (time.Time, error) {
-	return unixTime(m.forward(memKey{tagSubject, subject}, markRecord(mark, ttl))), nil
+	v, _ := m.forward(memKey{tagSubject, subject}, markRecord(mark, ttl))
+	return unixTime(v), nil
 }
 
 // GetSubject implements Store.
@@ -132,7 +133,8 @@ func (m *Memory) UnmarkSubject(_ context.Context, subject string) error {
 
 // MarkGlobal implements Store, with MarkSubject's rules.
 func (m *Memory) MarkGlobal(_ context.Context, mark time.Time, ttl time.Duration) (time.Time, error) {
-	return unixTime(m.forward(memKey{tagGlobal, ""}, markRecord(mark, ttl))), nil
+	v, _ := m.forward(memKey{tagGlobal, ""}, markRecord(mark, ttl))
+	return unixTime(v), nil
 }
 
 // GetGlobal implements Store.
@@ -147,10 +149,10 @@ func (m *Memory) UnmarkGlobal(_ context.Context) error {
 }
 
 // MarkUsed implements Store. Marking twice keeps the later expiry.
-func (m *Memory) MarkUsed(_ context.Context, jti string, expiresAt time.Time) error {
+func (m *Memory) MarkUsed(_ context.Context, jti string, expiresAt time.Time) (bool, error) {
 	exp := ceilUnix(expiresAt)
-	m.forward(memKey{tagUsed, jti}, record{value: exp, expiresAt: exp})
-	return nil
+	_, existed := m.forward(memKey{tagUsed, jti}, record{value: exp, expiresAt: exp})
+	return existed, nil
 }
 
 // Ping implements Store; memory always answers.
@@ -185,22 +187,24 @@ func (m *Memory) delete(k memKey) {
 // forward is the in-memory twin of the Redis forward script: it keeps the
 // stored record when it is live and its value is not earlier than r's,
 // otherwise stores r unless r has already expired. It returns the winning
-// value (r's, even when r was not worth storing).
-func (m *Memory) forward(k memKey, r record) int64 {
+// value (r's, even when r was not worth storing) and whether a live record
+// existed before.
+func (m *Memory) forward(k memKey, r record) (value int64, existed bool) {
 	now := m.unixNow()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.noteWrite(now)
 	cur, ok := m.records[k]
+	existed = ok && cur.liveAt(now)
 	switch {
-	case ok && cur.liveAt(now) && cur.value >= r.value:
-		return cur.value
+	case existed && cur.value >= r.value:
+		return cur.value, existed
 	case r.liveAt(now):
 		m.records[k] = r
-	case ok && !cur.liveAt(now):
+	case ok && !existed:
 		delete(m.records, k) // lazy removal; a live earlier record stays, as in Redis
 	}
-	return r.value
+	return r.value, existed
 }
 
 // noteWrite counts a write and sweeps expired records when due. The caller

@@ -26,7 +26,7 @@ func TestMemorySweepBoundsGrowth(t *testing.T) {
 	// at most one of them is live at a time.
 	maxSize := 0
 	for i := range 20 * minSweepInterval {
-		if err := m.MarkUsed(ctx, fmt.Sprintf("short-%d", i), now.Add(time.Second)); err != nil {
+		if _, err := m.MarkUsed(ctx, fmt.Sprintf("short-%d", i), now.Add(time.Second)); err != nil {
 			t.Fatal(err)
 		}
 		now = now.Add(time.Second)

@@ -41,19 +41,24 @@ return new
 // their key's (revoked and used jtis): a record that already expires no
 // earlier is kept, otherwise 1 is stored with EXAT, unless that expiry has
 // passed. KEYS[1] is the record, ARGV[1] its expiry in unix seconds. It
-// returns nothing useful.
+// returns 1 when the record existed before, 0 when it did not: for a used
+// refresh jti, whether another request used it first.
 const expirySrc = `
 local ms = redis.call('PTTL', KEYS[1])
 local t = redis.call('TIME')
 local now = tonumber(t[1])
 local exp = tonumber(ARGV[1])
+local existed = 0
+if ms ~= -2 then
+	existed = 1
+end
 if ms == -1 or (ms >= 0 and now + ms / 1000 >= exp) then
-	return 0
+	return existed
 end
 if exp > now then
 	redis.call('SET', KEYS[1], 1, 'EXAT', exp)
 end
-return 0
+return existed
 `
 
 // expiryOfSrc answers a record's expiry in unix seconds, from the server's
@@ -232,15 +237,20 @@ func parseUnix(s string) (time.Time, error) {
 // RevokeToken implements Store. An expiry that has already passed records
 // nothing: the token is expired anyway.
 func (r *Redis) RevokeToken(ctx context.Context, jti string, expiresAt time.Time) error {
-	return r.writeExpiry(ctx, "revoke token", r.keys.token(jti), expiresAt)
+	_, err := r.writeExpiry(ctx, "revoke token", r.keys.token(jti), expiresAt)
+	return err
 }
 
-// writeExpiry records a jti key that lives until expiresAt (or later).
-func (r *Redis) writeExpiry(ctx context.Context, op, key string, expiresAt time.Time) error {
+// writeExpiry records a jti key that lives until expiresAt (or later), and
+// reports whether the key existed before.
+func (r *Redis) writeExpiry(ctx context.Context, op, key string, expiresAt time.Time) (existed bool, err error) {
 	exp := ceilUnix(expiresAt)
-	return r.write(ctx, op, key, func(c redis.Cmdable) error {
-		return r.expiry.Run(ctx, c, []string{key}, exp).Err()
+	err = r.write(ctx, op, key, func(c redis.Cmdable) error {
+		n, err := r.expiry.Run(ctx, c, []string{key}, exp).Int64()
+		existed = n == 1
+		return err
 	})
+	return existed, err
 }
 
 // GetToken implements Store. The record's expiry is its key's, read in one
@@ -302,7 +312,7 @@ func (r *Redis) UnmarkGlobal(ctx context.Context) error {
 }
 
 // MarkUsed implements Store. Marking twice keeps the later expiry.
-func (r *Redis) MarkUsed(ctx context.Context, jti string, expiresAt time.Time) error {
+func (r *Redis) MarkUsed(ctx context.Context, jti string, expiresAt time.Time) (bool, error) {
 	return r.writeExpiry(ctx, "mark used", r.keys.used(jti), expiresAt)
 }
 

@@ -91,7 +91,7 @@ func TestRedisKeysExpire(t *testing.T) {
 	if err := s.RevokeToken(ctx, "j1", exp); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.MarkUsed(ctx, "r1", exp); err != nil {
+	if _, err := s.MarkUsed(ctx, "r1", exp); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.MarkSubject(ctx, "alice", mark, markTTL); err != nil {
@@ -291,7 +291,7 @@ func TestRedisUnavailable(t *testing.T) {
 		{"MarkGlobal", func(ctx context.Context) error { _, err := s.MarkGlobal(ctx, time.Now(), time.Hour); return err }},
 		{"GetGlobal", func(ctx context.Context) error { _, err := s.GetGlobal(ctx); return err }},
 		{"UnmarkGlobal", func(ctx context.Context) error { return s.UnmarkGlobal(ctx) }},
-		{"MarkUsed", func(ctx context.Context) error { return s.MarkUsed(ctx, "j1", exp) }},
+		{"MarkUsed", func(ctx context.Context) error { _, err := s.MarkUsed(ctx, "j1", exp); return err }},
 		{"Ping", func(ctx context.Context) error { return s.Ping(ctx) }},
 	}
 	// A group, so that its parallel subtests end before the restart.

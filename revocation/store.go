@@ -81,8 +81,11 @@ type Store interface {
 	GetGlobal(ctx context.Context) (time.Time, error)
 	UnmarkGlobal(ctx context.Context) error
 
-	// MarkUsed records jti as a used refresh token until expiresAt.
-	MarkUsed(ctx context.Context, jti string, expiresAt time.Time) error
+	// MarkUsed records jti as a used refresh token until expiresAt, and
+	// reports, atomically, whether it was recorded already: two requests
+	// that presented one refresh token at once both pass Check, and only
+	// this answer tells the later one it was not the first.
+	MarkUsed(ctx context.Context, jti string, expiresAt time.Time) (alreadyUsed bool, err error)
 
 	// Ping checks the store answers.
 	Ping(ctx context.Context) error

@@ -109,7 +109,7 @@ func TestSentinelTopology(t *testing.T) {
 		for name, call := range map[string]func() error{
 			"MarkSubject":   func() error { _, err := st.MarkSubject(ctx, "alice", time.Now(), time.Hour); return err },
 			"UnrevokeToken": func() error { return st.UnrevokeToken(ctx, "before") },
-			"MarkUsed":      func() error { return st.MarkUsed(ctx, "r1", exp) },
+			"MarkUsed":      func() error { _, err := st.MarkUsed(ctx, "r1", exp); return err },
 		} {
 			if err := call(); !errors.Is(err, revocation.ErrNotReplicated) {
 				t.Errorf("%s with the replica frozen = %v, want ErrNotReplicated", name, err)

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -140,8 +141,9 @@ func testExpiry(t *testing.T, s revocation.Store) {
 	exp := now().Add(2 * time.Second)
 	mark := exp.Add(-ttl) // a mark lives ttl past itself: it lapses at exp
 	must(t, s.RevokeToken(ctx, "j1", exp))
-	must(t, s.MarkUsed(ctx, "j1", exp))
-	_, err := s.MarkSubject(ctx, "alice", mark, ttl)
+	_, err := s.MarkUsed(ctx, "j1", exp)
+	must(t, err)
+	_, err = s.MarkSubject(ctx, "alice", mark, ttl)
 	must(t, err)
 	_, err = s.MarkGlobal(ctx, mark, ttl)
 	must(t, err)
@@ -316,9 +318,10 @@ func testNamespaces(t *testing.T, s revocation.Store) {
 	ctx := t.Context()
 	exp := now().Add(time.Hour)
 	must(t, s.RevokeToken(ctx, "x", exp))
-	must(t, s.MarkUsed(ctx, "y", exp))
+	_, err := s.MarkUsed(ctx, "y", exp)
+	must(t, err)
 	m := now()
-	_, err := s.MarkSubject(ctx, "z", m, ttl)
+	_, err = s.MarkSubject(ctx, "z", m, ttl)
 	must(t, err)
 
 	wantState(t, s, revocation.Query{JTI: "x", Subject: "x", Used: true}, revocation.State{JTIRevoked: true})
@@ -330,15 +333,42 @@ func testNamespaces(t *testing.T, s revocation.Store) {
 
 func testUsed(t *testing.T, s revocation.Store) {
 	ctx := t.Context()
-	must(t, s.MarkUsed(ctx, "r1", now().Add(time.Hour)))
-	must(t, s.MarkUsed(ctx, "r1", now().Add(time.Hour))) // a second use is not an error
+	// The first use is told it was first, every later one that it was not:
+	// atomically, so of two at once exactly one is first.
+	wantUsed := func(jti string, exp time.Time, want bool) {
+		t.Helper()
+		got, err := s.MarkUsed(ctx, jti, exp)
+		must(t, err)
+		if got != want {
+			t.Errorf("MarkUsed(%q) alreadyUsed = %v, want %v", jti, got, want)
+		}
+	}
+	wantUsed("r1", now().Add(time.Hour), false)
+	wantUsed("r1", now().Add(time.Hour), true)
+	wantUsed("r1", now().Add(2*time.Hour), true)
 
 	wantState(t, s, revocation.Query{JTI: "r1", Used: true}, revocation.State{JTIUsed: true})
 	wantState(t, s, revocation.Query{JTI: "r1"}, revocation.State{})
 	wantState(t, s, revocation.Query{JTI: "r2", Used: true}, revocation.State{})
 
-	must(t, s.MarkUsed(ctx, "r-old", now().Add(-time.Minute)))
+	wantUsed("r-old", now().Add(-time.Minute), false)
+	wantUsed("r-old", now().Add(-time.Minute), false) // nothing was stored
 	wantState(t, s, revocation.Query{JTI: "r-old", Used: true}, revocation.State{})
+
+	var first atomic.Int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			used, err := s.MarkUsed(ctx, "r-race", now().Add(time.Hour))
+			if err == nil && !used {
+				first.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := first.Load(); n != 1 {
+		t.Errorf("of 8 concurrent MarkUsed, %d were told they were first, want 1", n)
+	}
 }
 
 func testWholeSeconds(t *testing.T, s revocation.Store) {
