@@ -201,7 +201,10 @@ func (g *Gateway) readyz(c echo.Context) error {
 			// The body is unauthenticated: Redis's own words go to the
 			// log, not here.
 			body["eviction_policy"] = "unknown: could not be read"
-			g.log.DebugContext(ctx, "reading the Redis maxmemory-policy failed", "error", err.Error())
+			// Probes call this every few seconds: warn once a minute.
+			if now, last := g.now().Unix(), g.evictionWarned.Load(); last <= now-60 && g.evictionWarned.CompareAndSwap(last, now) {
+				g.log.WarnContext(ctx, "reading the Redis maxmemory-policy failed (does the ACL allow CONFIG GET?)", "error", err.Error())
+			}
 		case policy != "noeviction":
 			body["eviction_policy"] = policy + " (UNSAFE: revocations can be evicted, silently un-revoking tokens; set noeviction)"
 		default:

@@ -326,6 +326,8 @@ func TestRefreshRoutes(t *testing.T) {
 			case <-time.After(5 * time.Second):
 			}
 			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Set-Cookie", "refresh=NEW-REFRESH; HttpOnly")
+			w.Header().Set("Access-Control-Allow-Origin", "https://app.example")
 			_, _ = io.WriteString(w, `{"access":"NEW-ACCESS","refresh":"NEW-REFRESH"}`)
 		}))
 		t.Cleanup(issuer.Close)
@@ -338,15 +340,16 @@ func TestRefreshRoutes(t *testing.T) {
 		r := refresh("alice")
 		other := mint(t, tok{sub: "alice", iat: time.Now().Add(-10 * time.Second)})
 		type answer struct {
-			code int
-			body string
+			code   int
+			body   string
+			header http.Header
 		}
 		answers := make(chan answer, 2)
 		for range 2 {
 			go func() {
 				resp := post(h, `{"refresh":"`+r+`"}`)
 				b, _ := io.ReadAll(resp.Body)
-				answers <- answer{resp.StatusCode, string(b)}
+				answers <- answer{resp.StatusCode, string(b), resp.Header}
 			}()
 		}
 		a, b := <-answers, <-answers
@@ -356,8 +359,11 @@ func TestRefreshRoutes(t *testing.T) {
 		if a.code != 200 || b.code != 401 {
 			t.Fatalf("answers %d and %d, want 200 and 401", a.code, b.code)
 		}
-		if strings.Contains(b.body, "NEW-") {
-			t.Fatalf("the refused request got the issuer's tokens: %s", b.body)
+		if strings.Contains(b.body, "NEW-") || len(b.header.Values("Set-Cookie")) != 0 {
+			t.Fatalf("the refused request got the issuer's tokens: %s %v", b.body, b.header)
+		}
+		if !strings.Contains(b.header.Get("WWW-Authenticate"), `error="invalid_token"`) || b.header.Get("Access-Control-Allow-Origin") != "https://app.example" {
+			t.Fatalf("the refusal's headers: %v", b.header)
 		}
 		if _, err := h.store.GetSubject(t.Context(), "alice"); err != nil {
 			t.Fatalf("the subject was not revoked: %v", err)

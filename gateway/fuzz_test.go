@@ -183,13 +183,31 @@ func FuzzCleanPath(f *testing.F) {
 			t.Fatalf("cleanPath is not idempotent: %q -> %q -> %q (changed=%v, err=%v)", u.Path, c, again, changedAgain, err)
 		}
 
-		// The route is the longest prefix of the cleaned path.
+		// The route is the stricter of the longest prefix of the cleaned
+		// path and that of the path with its ;parameters dropped, a
+		// prefix's trailing slash optional.
 		got := rt.match(c)
-		want := rt.fallback
-		for _, r := range rt.routes {
-			if strings.HasPrefix(c, r.prefix) && (want == rt.fallback || len(r.prefix) > len(want.prefix)) {
-				want = r
+		bare := c
+		if strings.Contains(c, ";") {
+			segs := strings.Split(c, "/")
+			for i, s := range segs {
+				segs[i], _, _ = strings.Cut(s, ";")
 			}
+			bare = strings.Join(segs, "/")
+		}
+		longest := func(p string, slashOptional bool) route {
+			best := rt.fallback
+			for _, r := range rt.routes {
+				matches := strings.HasPrefix(p, r.prefix) || (slashOptional && strings.HasSuffix(r.prefix, "/") && p == strings.TrimSuffix(r.prefix, "/"))
+				if matches && (best == rt.fallback || len(r.prefix) > len(best.prefix)) {
+					best = r
+				}
+			}
+			return best
+		}
+		want := longest(c, false)
+		if lenient := longest(bare, true); authRank(lenient.auth) > authRank(want.auth) {
+			want = lenient
 		}
 		if got != want {
 			t.Fatalf("route for %q = %+v, want %+v", c, got, want)
@@ -232,19 +250,15 @@ func upstreamReadings(p string) []string {
 	for i, s := range segs {
 		segs[i], _, _ = strings.Cut(s, ";")
 	}
-	return []string{p, resolve(strings.ReplaceAll(p, `\`, "/")), resolve(strings.Join(segs, "/"))}
-}
-
-// authRank orders auth modes by what they let through: a request judged
-// under one must never be served under a stricter one.
-func authRank(auth string) int {
-	switch auth {
-	case config.AuthNone:
-		return 0
-	case config.AuthRefresh:
-		return 1
+	readings := []string{p, resolve(strings.ReplaceAll(p, `\`, "/")), resolve(strings.Join(segs, "/"))}
+	// Many frameworks serve /x/ for /x (Spring before 6, Flask's
+	// strict_slashes=False, Django's APPEND_SLASH redirect).
+	for _, r := range readings[:3] {
+		if !strings.HasSuffix(r, "/") {
+			readings = append(readings, r+"/")
+		}
 	}
-	return 2
+	return readings
 }
 
 func FuzzParseTime(f *testing.F) {

@@ -77,6 +77,9 @@ type Gateway struct {
 	requestIDs     *requestIDs
 
 	draining atomic.Bool
+	// evictionWarned is when /readyz last logged a failure to read the
+	// eviction policy, in unix seconds.
+	evictionWarned atomic.Int64
 }
 
 // New builds a gateway from a validated configuration.

@@ -347,6 +347,13 @@ func TestRoutesPickAuthByLongestPrefix(t *testing.T) {
 		{"/api/token;x/verify/", 401},
 		{"/api/token/verifyx", 200},
 		{"/api/token/obtain;x", 200},
+		// An empty segment with ;parameters: Tomcat collapses the "//" left.
+		{"/api/token/;x/verify/", 400},
+		{"/api/token/;/verify", 400},
+		// The stricter reading wins: to an upstream that keeps
+		// ;parameters or a missing slash, these are not under /api/token/.
+		{"/api/token;x", 401},
+		{"/api/token", 401},
 	}
 	for _, c := range cases {
 		t.Run(c.path, func(t *testing.T) {

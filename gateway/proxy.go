@@ -10,7 +10,6 @@ import (
 	"net/textproto"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -89,11 +88,8 @@ func newReverseProxy(up config.Upstream, jwtCfg config.JWT, logger *slog.Logger)
 			pr.SetXForwarded()
 			// Client-sent copies of claim headers are always removed, on every
 			// route, so an upstream can trust them.
-			for _, ch := range headers {
-				pr.Out.Header.Del(ch.header)
-			}
 			if len(headers) > 0 {
-				dropUnderscoreAliases(pr.Out.Header, headers)
+				dropClaimHeaders(pr.Out.Header, headers)
 			}
 			if strip {
 				pr.Out.Header.Del("Authorization")
@@ -190,23 +186,44 @@ func validHeaderValue(v string) bool {
 	return true
 }
 
-// dropUnderscoreAliases removes headers that an upstream behind CGI or WSGI
-// (Gunicorn, uWSGI, PHP) would read as a claim header: those stacks turn
-// both X-Revgate-Subject and X_Revgate_Subject into HTTP_X_REVGATE_SUBJECT,
-// so a client could otherwise forge one with underscores.
-func dropUnderscoreAliases(h http.Header, headers []claimHeader) {
+// dropClaimHeaders removes every header an upstream could read as one of
+// the claim headers: the header itself and every spelling that a CGI or
+// WSGI server (Gunicorn, uWSGI, PHP; older Apache for any punctuation)
+// turns into the same HTTP_X_REVGATE_SUBJECT, such as X_Revgate_Subject.
+func dropClaimHeaders(h http.Header, headers []claimHeader) {
 	for name := range h {
-		if strings.IndexByte(name, '_') < 0 {
-			continue
-		}
-		alias := strings.ReplaceAll(name, "_", "-")
 		for _, ch := range headers {
-			if strings.EqualFold(alias, ch.header) {
+			if sameCGIName(name, ch.header) {
 				delete(h, name)
 				break
 			}
 		}
 	}
+}
+
+// sameCGIName reports whether a and b are one CGI variable name: equal
+// once letters are folded to one case and everything but letters and
+// digits is read as '_'.
+func sameCGIName(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if cgiByte(a[i]) != cgiByte(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func cgiByte(c byte) byte {
+	switch {
+	case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		return c
+	case 'A' <= c && c <= 'Z':
+		return c + ('a' - 'A')
+	}
+	return '_'
 }
 
 // bufferPool reuses the proxy's copy buffers across requests. It pools

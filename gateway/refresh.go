@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+
+	"github.com/revgate/revgate/revocation"
 )
 
 // authorizeRefresh handles an `auth: refresh` route: the token is the JSON
@@ -48,7 +50,12 @@ func (g *Gateway) authorizeRefresh(r *http.Request, fi *forwardInfo) (*Claims, e
 			// The upstream has answered; its answer goes to the client
 			// whatever happens here, so a failure is logged, not returned.
 			used, err := g.store.MarkUsed(resp.Request.Context(), claims.JTI, g.recordExpiry(claims))
-			if err != nil {
+			switch {
+			case errors.Is(err, revocation.ErrNotReplicated):
+				// Recorded on the master, and its answer stands.
+				g.metrics.storeError("mark_used", err)
+				g.log.WarnContext(r.Context(), "a used refresh token was recorded but not acknowledged by enough replicas", "error", err.Error())
+			case err != nil:
 				g.metrics.storeError("mark_used", err)
 				g.log.ErrorContext(r.Context(), "recording a used refresh token failed; its reuse will not be detected", "error", err.Error())
 				return nil
@@ -74,10 +81,19 @@ func replaceWithTokenError(resp *http.Response, te *TokenError) {
 	_ = resp.Body.Close()
 	body, _ := json.Marshal(errorBody{Error: "invalid_token", Description: te.Description})
 	resp.StatusCode, resp.Status = http.StatusUnauthorized, "401 Unauthorized"
-	resp.Header = http.Header{
+	h := http.Header{
 		"Content-Type":     {"application/json"},
+		"Cache-Control":    {"no-store"},
 		"Www-Authenticate": {invalidTokenChallenge(te.Description)},
 	}
+	// CORS headers stay, so a browser app sees the 401, not a CORS error;
+	// everything else (Set-Cookie with the new tokens, say) goes.
+	for name, v := range resp.Header {
+		if strings.HasPrefix(name, "Access-Control-") || name == "Vary" {
+			h[name] = v
+		}
+	}
+	resp.Header = h
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = int64(len(body))
 	resp.TransferEncoding = nil

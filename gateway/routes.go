@@ -15,7 +15,7 @@ import (
 // resolving dot segments (Tomcat, Jetty, Spring) could serve /admin for
 // /public/..\admin or /public/..;/admin, which the gateway judged under
 // /public/.
-var errAmbiguousPath = errors.New("ambiguous path: encoded slash, backslash or dot segment with ;parameters")
+var errAmbiguousPath = errors.New("ambiguous path: encoded slash, backslash, or a dot or empty segment with ;parameters")
 
 // route is one entry of the routing table.
 type route struct {
@@ -46,22 +46,48 @@ func newRouter(rs []config.Route) *router {
 	return rt
 }
 
-// match returns the route for a cleaned path, judged as the most lenient
-// upstream would read it: ;parameters dropped from every segment (Tomcat,
-// Jetty and Spring serve /api/token/refresh/ for /api/token/refresh;x/) and
-// a prefix ending in a slash also matching the path without it (many
-// frameworks serve /refresh/ for /refresh). Otherwise such a path would fall
-// to a shorter prefix, perhaps one with `auth: none`.
+// match returns the route for a cleaned path: the stricter of two
+// readings, so a path gets the strongest auth any upstream might serve it
+// under. One is the path as it is, by longest prefix. The other is the path
+// as the most lenient upstream reads it: ;parameters dropped from every
+// segment (Tomcat, Jetty and Spring serve /api/token/refresh/ for
+// /api/token/refresh;x/) and a prefix ending in a slash also matching the
+// path without it (many frameworks serve /refresh/ for /refresh). Either
+// reading alone could let such a path fall to a shorter prefix, perhaps one
+// with `auth: none`.
 func (rt *router) match(p string) route {
+	literal := rt.longest(p, false)
 	if strings.IndexByte(p, ';') >= 0 {
 		p = stripParams(p)
 	}
+	if lenient := rt.longest(p, true); authRank(lenient.auth) > authRank(literal.auth) {
+		return lenient
+	}
+	return literal
+}
+
+// longest returns the route of the longest prefix of p; with slashOptional,
+// a prefix "/x/" also matches the path "/x".
+func (rt *router) longest(p string, slashOptional bool) route {
 	for _, r := range rt.routes {
-		if strings.HasPrefix(p, r.prefix) || (len(p) == len(r.prefix)-1 && r.prefix[len(p)] == '/' && strings.HasPrefix(r.prefix, p)) {
+		if strings.HasPrefix(p, r.prefix) ||
+			slashOptional && len(p) == len(r.prefix)-1 && r.prefix[len(p)] == '/' && strings.HasPrefix(r.prefix, p) {
 			return r
 		}
 	}
 	return rt.fallback
+}
+
+// authRank orders auth modes by how much they demand; anything unknown is
+// treated as required.
+func authRank(auth string) int {
+	switch auth {
+	case config.AuthNone:
+		return 0
+	case config.AuthRefresh:
+		return 1
+	}
+	return 2
 }
 
 // stripParams drops the ;parameters of every segment of p.
@@ -103,10 +129,12 @@ func cleanPath(p, rawPath string) (clean string, changed bool, err error) {
 }
 
 // hasDotSegmentWithParams reports a segment such as "..;x" or ".;", which is
-// a dot segment to an upstream that strips ;parameters first.
+// a dot segment to an upstream that strips ;parameters first, or ";x",
+// which is an empty one: Tomcat and Spring collapse the "//" it leaves, so
+// /api/;x/admin is /api/admin to them.
 func hasDotSegmentWithParams(p string) bool {
 	for seg := range strings.SplitSeq(p, "/") {
-		if base, _, ok := strings.Cut(seg, ";"); ok && (base == "." || base == "..") {
+		if base, _, ok := strings.Cut(seg, ";"); ok && (base == "" || base == "." || base == "..") {
 			return true
 		}
 	}

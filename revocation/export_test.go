@@ -10,3 +10,6 @@ func NewRedisPipelined(client redis.UniversalClient, opts RedisOptions) *Redis {
 	r.cluster = true
 	return r
 }
+
+// UsedSrc is the script behind MarkUsed, for the retry test.
+const UsedSrc = usedSrc

@@ -12,7 +12,8 @@ const DefaultKeyPrefix = "revgate:"
 // Key layout, after the prefix:
 //
 //	t:<digest(jti)>   revoked jti; value: 1, expiring with the record
-//	u:<digest(jti)>   used refresh jti; value: 1, expiring with the record
+//	u:<digest(jti)>   used refresh jti; value: a nonce of the call that
+//	                  recorded it (see usedSrc), expiring with the record
 //	s:<enc(subject)>  subject mark; value: the mark, unix seconds
 //	g                 global mark; value: the mark, unix seconds
 //

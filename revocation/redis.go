@@ -2,6 +2,7 @@ package revocation
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strconv"
@@ -37,28 +38,50 @@ end
 return new
 `
 
-// expirySrc is forwardSrc for records whose value is 1 and whose expiry is
-// their key's (revoked and used jtis): a record that already expires no
-// earlier is kept, otherwise 1 is stored with EXAT, unless that expiry has
-// passed. KEYS[1] is the record, ARGV[1] its expiry in unix seconds. It
-// returns 1 when the record existed before, 0 when it did not: for a used
-// refresh jti, whether another request used it first.
+// expirySrc is forwardSrc for revoked jti records, whose value is 1 and
+// whose expiry is their key's: a record that already expires no earlier is
+// kept, otherwise 1 is stored with EXAT, unless that expiry has passed.
+// KEYS[1] is the record, ARGV[1] its expiry in unix seconds. It returns
+// nothing useful.
 const expirySrc = `
 local ms = redis.call('PTTL', KEYS[1])
 local t = redis.call('TIME')
 local now = tonumber(t[1])
 local exp = tonumber(ARGV[1])
-local existed = 0
-if ms ~= -2 then
-	existed = 1
-end
 if ms == -1 or (ms >= 0 and now + ms / 1000 >= exp) then
-	return existed
+	return 0
 end
 if exp > now then
 	redis.call('SET', KEYS[1], 1, 'EXAT', exp)
 end
-return existed
+return 0
+`
+
+// usedSrc records a used refresh jti and answers whether another request
+// recorded it first. KEYS[1] is the record, ARGV[1] its expiry in unix
+// seconds, ARGV[2] a nonce of this call, stored as the value: go-redis
+// retries a command whose answer was lost, and the retry must find its own
+// nonce, not mistake its own first run for another use. Marking twice keeps
+// the later expiry. It returns 1 when another call recorded the jti, else 0.
+const usedSrc = `
+local cur = redis.call('GET', KEYS[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1])
+local exp = tonumber(ARGV[1])
+if cur then
+	local ms = redis.call('PTTL', KEYS[1])
+	if ms >= 0 and now + ms / 1000 < exp then
+		redis.call('SET', KEYS[1], cur, 'EXAT', exp)
+	end
+	if cur == ARGV[2] then
+		return 0
+	end
+	return 1
+end
+if exp > now then
+	redis.call('SET', KEYS[1], ARGV[2], 'EXAT', exp)
+end
+return 0
 `
 
 // expiryOfSrc answers a record's expiry in unix seconds, from the server's
@@ -107,6 +130,7 @@ type Redis struct {
 	// expiryOfSrc).
 	expiry   *redis.Script
 	expiryOf *redis.Script
+	used     *redis.Script
 	// minAck and ackTimeout are RedisOptions.MinReplicasAck and
 	// MinReplicasTimeout; minAck 0 means writes do not WAIT.
 	minAck     int
@@ -138,6 +162,7 @@ func NewRedis(client redis.UniversalClient, opts RedisOptions) *Redis {
 		forward:    redis.NewScript(forwardSrc),
 		expiry:     redis.NewScript(expirySrc),
 		expiryOf:   redis.NewScript(expiryOfSrc),
+		used:       redis.NewScript(usedSrc),
 		minAck:     max(opts.MinReplicasAck, 0),
 		ackTimeout: opts.MinReplicasTimeout,
 	}
@@ -237,20 +262,10 @@ func parseUnix(s string) (time.Time, error) {
 // RevokeToken implements Store. An expiry that has already passed records
 // nothing: the token is expired anyway.
 func (r *Redis) RevokeToken(ctx context.Context, jti string, expiresAt time.Time) error {
-	_, err := r.writeExpiry(ctx, "revoke token", r.keys.token(jti), expiresAt)
-	return err
-}
-
-// writeExpiry records a jti key that lives until expiresAt (or later), and
-// reports whether the key existed before.
-func (r *Redis) writeExpiry(ctx context.Context, op, key string, expiresAt time.Time) (existed bool, err error) {
-	exp := ceilUnix(expiresAt)
-	err = r.write(ctx, op, key, func(c redis.Cmdable) error {
-		n, err := r.expiry.Run(ctx, c, []string{key}, exp).Int64()
-		existed = n == 1
-		return err
+	key := r.keys.token(jti)
+	return r.write(ctx, "revoke token", key, func(c redis.Cmdable) error {
+		return r.expiry.Run(ctx, c, []string{key}, ceilUnix(expiresAt)).Err()
 	})
-	return existed, err
 }
 
 // GetToken implements Store. The record's expiry is its key's, read in one
@@ -311,9 +326,19 @@ func (r *Redis) UnmarkGlobal(ctx context.Context) error {
 	return r.del(ctx, "unmark global", r.globalKey)
 }
 
-// MarkUsed implements Store. Marking twice keeps the later expiry.
-func (r *Redis) MarkUsed(ctx context.Context, jti string, expiresAt time.Time) (bool, error) {
-	return r.writeExpiry(ctx, "mark used", r.keys.used(jti), expiresAt)
+// MarkUsed implements Store. Marking twice keeps the later expiry. The
+// answer is kept when the write succeeded but too few replicas acknowledged
+// it (an error wrapping ErrNotReplicated).
+func (r *Redis) MarkUsed(ctx context.Context, jti string, expiresAt time.Time) (alreadyUsed bool, err error) {
+	var nonce [12]byte
+	_, _ = rand.Read(nonce[:])
+	key := r.keys.used(jti)
+	err = r.write(ctx, "mark used", key, func(c redis.Cmdable) error {
+		n, err := r.used.Run(ctx, c, []string{key}, ceilUnix(expiresAt), nonce[:]).Int64()
+		alreadyUsed = n == 1
+		return err
+	})
+	return alreadyUsed, err
 }
 
 // Ping implements Store.

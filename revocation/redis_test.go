@@ -108,7 +108,7 @@ func TestRedisKeysExpire(t *testing.T) {
 		wantValue int64
 	}{
 		{"a revoked jti lives until its expiry", prefix + "t:" + revocation.DigestJTI("j1"), time.Until(exp), 1},
-		{"a used jti lives until its expiry", prefix + "u:" + revocation.DigestJTI("r1"), time.Until(exp), 1},
+		{"a used jti lives until its expiry", prefix + "u:" + revocation.DigestJTI("r1"), time.Until(exp), 0}, // value: a nonce
 		{"a subject mark lives ttl past the mark", prefix + "s:" + revocation.EncodeKeyPart("alice"), time.Until(mark.Add(markTTL)), mark.Unix()},
 		{"the global mark lives ttl past the mark", prefix + "g", time.Until(mark.Add(markTTL)), mark.Unix()},
 	}
@@ -122,6 +122,12 @@ func TestRedisKeysExpire(t *testing.T) {
 			// cover that and the time the test took.
 			if d := ttl - tt.wantTTL; d < -2*time.Second || d > 2*time.Second {
 				t.Errorf("TTL %s = %v, want %v (±2s)", tt.key, ttl, tt.wantTTL.Round(time.Second))
+			}
+			if tt.wantValue == 0 {
+				if v, err := admin.Get(ctx, tt.key).Result(); err != nil || v == "" {
+					t.Errorf("GET %s = %q, %v; want a value", tt.key, v, err)
+				}
+				return
 			}
 			v, err := admin.Get(ctx, tt.key).Int64()
 			if err != nil || v != tt.wantValue {
@@ -434,5 +440,33 @@ func BenchmarkRedisCheck(b *testing.B) {
 		if _, err := s.Check(ctx, q); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// go-redis retries a command whose answer was lost; the script must then
+// find its own first run, not report it as another use.
+func TestMarkUsedIsSafeToRetry(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	client := srv.NewClient()
+	t.Cleanup(func() { _ = client.Close() })
+	ctx := t.Context()
+	script := redis.NewScript(revocation.UsedSrc)
+	exp := time.Now().Add(time.Hour).Unix()
+	run := func(exp int64, nonce string) int64 {
+		t.Helper()
+		n, err := script.Run(ctx, client, []string{"revgate:u:retry"}, exp, nonce).Int64()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if run(exp, "first") != 0 || run(exp, "first") != 0 {
+		t.Fatal("a retry of the first use was reported as another use")
+	}
+	if run(exp+60, "second") != 1 {
+		t.Fatal("another use was not reported")
+	}
+	if ttl := client.TTL(ctx, "revgate:u:retry").Val(); ttl < 3600*time.Second {
+		t.Fatalf("TTL %v: a later expiry was not kept", ttl)
 	}
 }

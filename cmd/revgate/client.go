@@ -18,6 +18,8 @@ import (
 	"unicode"
 
 	"github.com/spf13/cobra"
+
+	"github.com/revgate/revgate/config"
 )
 
 // Exit codes of the admin client commands, on top of exitOK and exitUsage.
@@ -179,7 +181,7 @@ func (o *adminOptions) client() (*adminClient, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, usagef("admin URL %q: expected http://host:port or https://host:port, optionally with a base path", RedactURL(raw))
+		return nil, usagef("admin URL %q: expected http://host:port or https://host:port, optionally with a base path", config.RedactURL(raw))
 	}
 	token, err := o.adminToken()
 	if err != nil {
@@ -197,19 +199,6 @@ func (o *adminOptions) client() (*adminClient, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 	}, nil
-}
-
-// RedactURL hides userinfo in a URL that may not even parse.
-func RedactURL(raw string) string {
-	if u, err := url.Parse(raw); err == nil {
-		return u.Redacted()
-	}
-	if i := strings.LastIndex(raw, "@"); i >= 0 {
-		if j := strings.Index(raw, "://"); j >= 0 && j < i {
-			return raw[:j+3] + "xxxxx" + raw[i:]
-		}
-	}
-	return raw
 }
 
 // adminToken resolves --admin-token, --admin-token-file and the
@@ -327,7 +316,7 @@ func answerError(resp *http.Response, body []byte) *apiError {
 	}
 	ae.message = "unexpected answer " + resp.Status
 	if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode >= 300 && resp.StatusCode <= 399 {
-		ae.message += " redirecting to " + printable(RedactURL(loc)) + " (give that as --admin-url)"
+		ae.message += " redirecting to " + printable(config.RedactURL(loc)) + " (give that as --admin-url)"
 	}
 	return ae
 }
