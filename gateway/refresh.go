@@ -14,10 +14,11 @@ import (
 )
 
 // authorizeRefresh handles an `auth: refresh` route: the token is the JSON
-// body's `refresh` field (and the body must be JSON, see requireJSONBody), checked like an access token but with
-// refresh_required_claims. The body is forwarded unchanged. With reuse
-// detection, a refresh token the upstream already accepted once revokes its
-// whole subject, and one it accepts now is recorded as used.
+// body's `refresh` field (the body must be JSON, see requireJSONBody),
+// checked like an access token but with refresh_required_claims. The body
+// is forwarded unchanged. With reuse detection, a refresh token the
+// upstream already accepted once revokes its whole subject, and one it
+// accepts now is recorded as used.
 func (g *Gateway) authorizeRefresh(r *http.Request, fi *forwardInfo) (*Claims, error) {
 	if err := requireJSONBody(r); err != nil {
 		return nil, err
