@@ -141,6 +141,13 @@ type Redis struct {
 	// Password is filled by Load from PasswordFile when that is set.
 	Password     string `mapstructure:"password" yaml:"password"`
 	PasswordFile string `mapstructure:"password_file" yaml:"password_file"`
+	// SentinelUsername and SentinelPassword authenticate to the Sentinels
+	// themselves (their own requirepass), not to the master; only with
+	// MasterName. SentinelPassword is filled by Load from
+	// SentinelPasswordFile when that is set.
+	SentinelUsername     string `mapstructure:"sentinel_username" yaml:"sentinel_username"`
+	SentinelPassword     string `mapstructure:"sentinel_password" yaml:"sentinel_password"`
+	SentinelPasswordFile string `mapstructure:"sentinel_password_file" yaml:"sentinel_password_file"`
 	// DB applies to addrs/Sentinel; a url carries its own. Default 0.
 	DB int `mapstructure:"db" yaml:"db"`
 	// TLS enables TLS for addrs; a rediss:// url enables it by itself.

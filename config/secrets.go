@@ -20,6 +20,7 @@ func (c *Config) secrets() []secret {
 	s := []secret{
 		{"jwt.hmac_secret", "jwt.hmac_secret_file", &c.JWT.HMACSecret, c.JWT.HMACSecretFile},
 		{"revocation.redis.password", "revocation.redis.password_file", &c.Revocation.Redis.Password, c.Revocation.Redis.PasswordFile},
+		{"revocation.redis.sentinel_password", "revocation.redis.sentinel_password_file", &c.Revocation.Redis.SentinelPassword, c.Revocation.Redis.SentinelPasswordFile},
 	}
 	for i := range c.Admin.Tokens {
 		t := &c.Admin.Tokens[i]

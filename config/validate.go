@@ -280,6 +280,14 @@ func (r *Redis) validate(ps *problems) {
 			ps.add(fmt.Sprintf("%s.addrs[%d]", base, i), "expected host:port, got %q", a)
 		}
 	}
+	if r.MasterName == "" {
+		if r.SentinelUsername != "" {
+			ps.add(base+".sentinel_username", "applies only to Sentinel: set revocation.redis.master_name, or remove it")
+		}
+		if r.SentinelPassword != "" || r.SentinelPasswordFile != "" {
+			ps.add(base+".sentinel_password", "applies only to Sentinel: set revocation.redis.master_name, or remove it")
+		}
+	}
 	if r.MasterName != "" && len(r.Addrs) == 0 {
 		ps.add(base+".master_name", "needs revocation.redis.addrs (the Sentinel addresses)")
 	}

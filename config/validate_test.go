@@ -228,6 +228,13 @@ func TestValidateReportsEachProblemByKey(t *testing.T) {
 		{"addrs are host:port", func(c *Config) {
 			c.Revocation.Redis = Redis{Addrs: []string{"a:26379", "b"}, MasterName: "m"}
 		}, []Problem{{"revocation.redis.addrs[1]", `expected host:port, got "b"`}}},
+		{"Sentinel credentials need master_name", func(c *Config) {
+			c.Revocation.Redis.SentinelUsername = "s"
+			c.Revocation.Redis.SentinelPassword = "p"
+		}, []Problem{
+			{"revocation.redis.sentinel_username", "applies only to Sentinel: set revocation.redis.master_name, or remove it"},
+			{"revocation.redis.sentinel_password", "applies only to Sentinel: set revocation.redis.master_name, or remove it"},
+		}},
 		{"master_name needs addrs", func(c *Config) { c.Revocation.Redis.MasterName = "m" },
 			[]Problem{{"revocation.redis.master_name", "needs revocation.redis.addrs (the Sentinel addresses)"}}},
 		{"cluster needs addrs", func(c *Config) { c.Revocation.Redis.Cluster = true },

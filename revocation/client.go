@@ -66,12 +66,14 @@ func NewClient(cfg config.Redis) (redis.UniversalClient, error) {
 	case cfg.MasterName != "" && cfg.Cluster:
 		return nil, errors.New("revocation.redis: master_name (Sentinel) and cluster cannot both be set")
 	case cfg.MasterName != "":
-		// The Sentinels themselves are asked without credentials: the
-		// configuration has no separate Sentinel password, and sending the
-		// data password to a Sentinel without one fails the handshake.
+		// The Sentinels have credentials of their own (sentinel_username,
+		// sentinel_password), unset by default: sending the data password
+		// to a Sentinel without one fails the handshake.
 		return redis.NewFailoverClient(&redis.FailoverOptions{
 			MasterName:            cfg.MasterName,
 			SentinelAddrs:         cfg.Addrs,
+			SentinelUsername:      cfg.SentinelUsername,
+			SentinelPassword:      cfg.SentinelPassword,
 			Username:              cfg.Username,
 			Password:              cfg.Password,
 			DB:                    cfg.DB,

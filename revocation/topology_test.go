@@ -46,6 +46,33 @@ func runConformance(t *testing.T, cfg config.Redis, prefix string, opts revocati
 	})
 }
 
+// Sentinels with a password of their own, in front of a master with
+// another: the common shape of a packaged Sentinel deployment.
+func TestSentinelTopologyWithPasswords(t *testing.T) {
+	t.Parallel()
+	const dataPassword, sentinelPassword = "data-password-4e1d", "sentinel-password-9c2a"
+	s := redistest.StartSentinel(t, redistest.SentinelOptions{Password: dataPassword, SentinelPassword: sentinelPassword})
+	cfg := config.Redis{Addrs: s.Addrs, MasterName: s.MasterName, Password: dataPassword, SentinelPassword: sentinelPassword}
+
+	t.Run("the conformance suite passes", func(t *testing.T) {
+		runConformance(t, cfg, "sentinel-auth", revocation.RedisOptions{})
+	})
+	t.Run("without the Sentinel password the store does not answer", func(t *testing.T) {
+		noSentinelAuth := cfg
+		noSentinelAuth.SentinelPassword = ""
+		st := revocation.NewRedis(newConfiguredClient(t, noSentinelAuth), revocation.RedisOptions{})
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		err := st.Ping(ctx)
+		if !errors.Is(err, revocation.ErrUnavailable) {
+			t.Fatalf("Ping = %v, want ErrUnavailable", err)
+		}
+		if strings.Contains(err.Error(), dataPassword) || strings.Contains(err.Error(), sentinelPassword) {
+			t.Fatalf("the error shows a password: %v", err)
+		}
+	})
+}
+
 func TestSentinelTopology(t *testing.T) {
 	t.Parallel()
 	s := redistest.StartSentinel(t, redistest.SentinelOptions{})

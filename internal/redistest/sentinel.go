@@ -22,6 +22,12 @@ type SentinelOptions struct {
 	// Sentinel considers it down (down-after-milliseconds). Default 1s, so
 	// that a failover completes within seconds.
 	DownAfter time.Duration
+	// Password protects the master and the replica (requirepass, and
+	// masterauth and the Sentinels' auth-pass to reach them).
+	Password string
+	// SentinelPassword protects the Sentinels themselves (their
+	// requirepass, and sentinel-pass between them).
+	SentinelPassword string
 }
 
 // Sentinel is a Sentinel-managed Redis: one master, one replica and three
@@ -65,8 +71,12 @@ func StartSentinel(tb testing.TB, opts SentinelOptions) *Sentinel {
 	// No delay before a full sync (the default waits 5s for more replicas
 	// to join), on the replica too: it becomes the master after a failover.
 	syncNow := []string{"--repl-diskless-sync-delay", "0"}
-	master := Start(tb, Options{Args: syncNow})
-	replica := Start(tb, Options{Args: append([]string{"--replicaof", "127.0.0.1", strconv.Itoa(master.Port)}, syncNow...)})
+	if opts.Password != "" {
+		// Either may become the replica of the other.
+		syncNow = append(syncNow, "--masterauth", opts.Password)
+	}
+	master := Start(tb, Options{Password: opts.Password, Args: syncNow})
+	replica := Start(tb, Options{Password: opts.Password, Args: append([]string{"--replicaof", "127.0.0.1", strconv.Itoa(master.Port)}, syncNow...)})
 	s := &Sentinel{MasterName: opts.MasterName, Master: master, Replica: replica, tb: tb}
 	// A Sentinel discovers replicas from the master's INFO, which it reads
 	// at once on connecting and then only every 10s: start the Sentinels
@@ -85,8 +95,14 @@ func StartSentinel(tb testing.TB, opts SentinelOptions) *Sentinel {
 		"sentinel failover-timeout %[1]s %[5]d\n"+
 		"sentinel parallel-syncs %[1]s 1\n",
 		opts.MasterName, master.Port, sentinelQuorum, opts.DownAfter.Milliseconds(), sentinelFailoverTO.Milliseconds())
+	if opts.Password != "" {
+		conf += fmt.Sprintf("sentinel auth-pass %s %s\n", opts.MasterName, opts.Password)
+	}
+	if opts.SentinelPassword != "" {
+		conf += fmt.Sprintf("sentinel sentinel-pass %s\n", opts.SentinelPassword)
+	}
 	for range sentinelCount {
-		sn := Start(tb, Options{sentinelConfig: conf})
+		sn := Start(tb, Options{sentinelConfig: conf, Password: opts.SentinelPassword})
 		s.Sentinels = append(s.Sentinels, sn)
 		s.Addrs = append(s.Addrs, sn.Addr)
 	}

@@ -108,6 +108,9 @@ a *_file key and the file it names cannot drift apart.
 {{- with .Values.revocation.redis.passwordSecretRef }}{{ if .name }}
 {{- $files = append $files (dict "secret" .name "key" .key "path" "redis-password") }}
 {{- end }}{{ end }}
+{{- with .Values.revocation.redis.sentinelPasswordSecretRef }}{{ if .name }}
+{{- $files = append $files (dict "secret" .name "key" .key "path" "redis-sentinel-password") }}
+{{- end }}{{ end }}
 {{- with .Values.revocation.redis.caSecretRef }}{{ if .name }}
 {{- $files = append $files (dict "secret" .name "key" .key "path" "redis-ca.crt") }}
 {{- end }}{{ end }}
@@ -150,6 +153,12 @@ renders something calls it, so `helm template` fails with one clear message.
 {{- end }}
 {{- if and $r.passwordSecretRef.name $r.passwordFile }}
 {{- fail "revocation.redis: set passwordSecretRef.name or passwordFile, not both" }}
+{{- end }}
+{{- if and $r.sentinelPasswordSecretRef.name $r.sentinelPasswordFile }}
+{{- fail "revocation.redis: set sentinelPasswordSecretRef.name or sentinelPasswordFile, not both" }}
+{{- end }}
+{{- if and (or $r.sentinelUsername $r.sentinelPasswordSecretRef.name $r.sentinelPasswordFile) (not $r.masterName) }}
+{{- fail "revocation.redis: sentinelUsername and the Sentinel password apply only to Sentinel (masterName)" }}
 {{- end }}
 {{- if regexMatch "^rediss?://[^/@]*:[^/@]*@" (default "" $r.url) }}
 {{- fail "revocation.redis.url must not carry a password: put it in a Secret and set revocation.redis.passwordSecretRef" }}
@@ -343,11 +352,16 @@ only the paths of the files the Secrets are mounted as.
 {{- end }}
 
 {{- $redis := dict }}
-{{- include "revgate.copyKeys" (list $v.revocation.redis $redis (list "url" "addrs" "masterName" "cluster" "username" "db" "tls" "keyPrefix" "minReplicasAck" "minReplicasTimeout")) }}
+{{- include "revgate.copyKeys" (list $v.revocation.redis $redis (list "url" "addrs" "masterName" "cluster" "username" "sentinelUsername" "db" "tls" "keyPrefix" "minReplicasAck" "minReplicasTimeout")) }}
 {{- if $v.revocation.redis.passwordSecretRef.name }}
 {{- $_ := set $redis "password_file" (printf "%s/redis-password" $secretsDir) }}
 {{- else if $v.revocation.redis.passwordFile }}
 {{- $_ := set $redis "password_file" $v.revocation.redis.passwordFile }}
+{{- end }}
+{{- if $v.revocation.redis.sentinelPasswordSecretRef.name }}
+{{- $_ := set $redis "sentinel_password_file" (printf "%s/redis-sentinel-password" $secretsDir) }}
+{{- else if $v.revocation.redis.sentinelPasswordFile }}
+{{- $_ := set $redis "sentinel_password_file" $v.revocation.redis.sentinelPasswordFile }}
 {{- end }}
 {{- if $v.revocation.redis.caSecretRef.name }}
 {{- $_ := set $redis "ca_file" (printf "%s/redis-ca.crt" $secretsDir) }}
