@@ -198,6 +198,14 @@ func call(t *testing.T, method, url, token, body string) int {
 	return resp.StatusCode
 }
 
+// wantCall makes a call that must answer want.
+func wantCall(t *testing.T, want int, what, method, url, token, body string) {
+	t.Helper()
+	if code := call(t, method, url, token, body); code != want {
+		t.Fatalf("%s: %d, want %d", what, code, want)
+	}
+}
+
 func newUpstream(t *testing.T, h http.HandlerFunc) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -220,22 +228,12 @@ func TestTwoGatewayProcessesSharingOneRedisAgreeOnTheVeryNextRequest(t *testing.
 
 	alice, bob := s.mint(t, "alice"), s.mint(t, "bob")
 	for _, gw := range []*process{one, two} {
-		if code := call(t, "GET", "http://"+gw.proxy+"/x", alice, ""); code != 200 {
-			t.Fatalf("before revocation: %d", code)
-		}
+		wantCall(t, 200, "before revocation", "GET", "http://"+gw.proxy+"/x", alice, "")
 	}
-	if code := call(t, "POST", "http://"+one.admin+"/v1/revocations/tokens", adminToken, `{"token":"`+alice+`"}`); code != 200 {
-		t.Fatalf("revoke through gateway one: %d", code)
-	}
-	if code := call(t, "GET", "http://"+two.proxy+"/x", alice, ""); code != 401 {
-		t.Fatalf("gateway two on the very next request: %d, want 401", code)
-	}
-	if code := call(t, "POST", "http://"+two.admin+"/v1/revocations/subjects/bob", adminToken, ""); code != 200 {
-		t.Fatalf("revoke subject through gateway two: %d", code)
-	}
-	if code := call(t, "GET", "http://"+one.proxy+"/x", bob, ""); code != 401 {
-		t.Fatalf("gateway one on the very next request: %d, want 401", code)
-	}
+	wantCall(t, 200, "revoke through gateway one", "POST", "http://"+one.admin+"/v1/revocations/tokens", adminToken, `{"token":"`+alice+`"}`)
+	wantCall(t, 401, "gateway two on the very next request", "GET", "http://"+two.proxy+"/x", alice, "")
+	wantCall(t, 200, "revoke subject through gateway two", "POST", "http://"+two.admin+"/v1/revocations/subjects/bob", adminToken, "")
+	wantCall(t, 401, "gateway one on the very next request", "GET", "http://"+one.proxy+"/x", bob, "")
 	for _, gw := range []*process{one, two} {
 		if strings.Contains(gw.stderr.String(), alice) || strings.Contains(gw.stderr.String(), adminToken) {
 			t.Error("a token appears in the gateway's logs")
@@ -252,15 +250,9 @@ func TestAuditEventsAreWrittenAtEveryLogLevel(t *testing.T) {
 		upstream, s.jwksPath))
 
 	alice := s.mint(t, "alice")
-	if code := call(t, "GET", "http://"+gw.proxy+"/x", alice, ""); code != 200 {
-		t.Fatalf("before revocation: %d", code)
-	}
-	if code := call(t, "POST", "http://"+gw.admin+"/v1/revocations/subjects/bob", adminToken, `{"reason":"stolen laptop"}`); code != 200 {
-		t.Fatalf("revoke subject: %d", code)
-	}
-	if code := call(t, "POST", "http://"+gw.proxy+"/auth/logout", alice, ""); code != 200 {
-		t.Fatalf("logout: %d", code)
-	}
+	wantCall(t, 200, "before revocation", "GET", "http://"+gw.proxy+"/x", alice, "")
+	wantCall(t, 200, "revoke subject", "POST", "http://"+gw.admin+"/v1/revocations/subjects/bob", adminToken, `{"reason":"stolen laptop"}`)
+	wantCall(t, 200, "logout", "POST", "http://"+gw.proxy+"/auth/logout", alice, "")
 	// The logout's event may be written just after its answer.
 	var audit []string
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
