@@ -18,7 +18,8 @@ const RedactedValue = "<redacted>"
 
 // Redacted returns a deep copy of c in which every secret that is set
 // reads RedactedValue: jwt.hmac_secret, revocation.redis.password,
-// admin.tokens[].token, and the password in any URL's user info. A secret
+// revocation.redis.sentinel_password, admin.tokens[].token, and the
+// password and query values of any URL. A secret
 // read from a *_file shows as that path only (the inline key stays empty),
 // so the printed configuration loads back as it was written. Print this,
 // never c.

@@ -28,6 +28,7 @@ var secretStrings = []string{
 	"redis-password-6b0f",
 	"ops-token-7a3b-0123456789",
 	"ci-token-5c8d-0123456789",
+	"sentinel-password-31ab",
 }
 
 func TestRedactedHidesEverySecret(t *testing.T) {
@@ -49,6 +50,9 @@ func TestRedactedHidesEverySecret(t *testing.T) {
 		}},
 		{"a sentinel password is hidden", func(c *Config) {
 			c.Revocation.Redis = Redis{Addrs: []string{"s:26379"}, MasterName: "m", Password: "redis-password-6b0f"}
+		}},
+		{"the Sentinels' own password is hidden", func(c *Config) {
+			c.Revocation.Redis = Redis{Addrs: []string{"s:26379"}, MasterName: "m", SentinelUsername: "watcher", SentinelPassword: "sentinel-password-31ab"}
 		}},
 	}
 	for _, tt := range tests {

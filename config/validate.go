@@ -284,7 +284,9 @@ func (r *Redis) validate(ps *problems) {
 		if r.SentinelUsername != "" {
 			ps.add(base+".sentinel_username", "applies only to Sentinel: set revocation.redis.master_name, or remove it")
 		}
-		if r.SentinelPassword != "" || r.SentinelPasswordFile != "" {
+		if r.SentinelPasswordFile != "" {
+			ps.add(base+".sentinel_password_file", "applies only to Sentinel: set revocation.redis.master_name, or remove it")
+		} else if r.SentinelPassword != "" {
 			ps.add(base+".sentinel_password", "applies only to Sentinel: set revocation.redis.master_name, or remove it")
 		}
 	}

@@ -235,6 +235,11 @@ func TestValidateReportsEachProblemByKey(t *testing.T) {
 			{"revocation.redis.sentinel_username", "applies only to Sentinel: set revocation.redis.master_name, or remove it"},
 			{"revocation.redis.sentinel_password", "applies only to Sentinel: set revocation.redis.master_name, or remove it"},
 		}},
+		{"a Sentinel password file needs master_name", func(c *Config) { c.Revocation.Redis.SentinelPasswordFile = "/run/secrets/s" },
+			[]Problem{
+				{"revocation.redis.sentinel_password_file", "applies only to Sentinel: set revocation.redis.master_name, or remove it"},
+				{"revocation.redis.sentinel_password_file", "was not read: Load reads it into revocation.redis.sentinel_password"},
+			}},
 		{"master_name needs addrs", func(c *Config) { c.Revocation.Redis.MasterName = "m" },
 			[]Problem{{"revocation.redis.master_name", "needs revocation.redis.addrs (the Sentinel addresses)"}}},
 		{"cluster needs addrs", func(c *Config) { c.Revocation.Redis.Cluster = true },

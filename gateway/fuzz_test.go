@@ -183,10 +183,11 @@ func FuzzCleanPath(f *testing.F) {
 			t.Fatalf("cleanPath is not idempotent: %q -> %q -> %q (changed=%v, err=%v)", u.Path, c, again, changedAgain, err)
 		}
 
-		// The route is the stricter of the longest prefix of the cleaned
-		// path and that of the path with its ;parameters dropped, a
-		// prefix's trailing slash optional.
-		got := rt.match(c)
+		// The route: the longest prefix of the cleaned path, or of the path
+		// with its ;parameters dropped and a prefix's trailing slash
+		// optional; whichever is not `none` when they differ, and no route
+		// at all when they name two different checks.
+		got, matchErr := rt.match(c)
 		bare := c
 		if strings.Contains(c, ";") {
 			segs := strings.Split(c, "/")
@@ -205,12 +206,18 @@ func FuzzCleanPath(f *testing.F) {
 			}
 			return best
 		}
-		want := longest(c, false)
-		if lenient := longest(bare, true); authRank(lenient.auth) > authRank(want.auth) {
-			want = lenient
-		}
-		if got != want {
-			t.Fatalf("route for %q = %+v, want %+v", c, got, want)
+		literal, lenient := longest(c, false), longest(bare, true)
+		switch {
+		case literal.auth != lenient.auth && literal.auth != config.AuthNone && lenient.auth != config.AuthNone:
+			if !errors.Is(matchErr, errAmbiguousPath) {
+				t.Fatalf("%q reads as route %q (%s) and as %q (%s): matched %+v, %v; want errAmbiguousPath",
+					c, literal.label, literal.auth, lenient.label, lenient.auth, got, matchErr)
+			}
+			return
+		case matchErr != nil:
+			t.Fatalf("match(%q): %v", c, matchErr)
+		case literal.auth == config.AuthNone && got != lenient, literal.auth != config.AuthNone && got != literal:
+			t.Fatalf("route for %q = %+v; readings %+v and %+v", c, got, literal, lenient)
 		}
 
 		// What the upstream receives (the cleaned path, re-escaped when it
@@ -223,10 +230,10 @@ func FuzzCleanPath(f *testing.F) {
 		if err != nil || back.Path != c {
 			t.Fatalf("forwarded path %q decodes to %q (err %v), judged %q", out.EscapedPath(), back.Path, err, c)
 		}
-		// ...and however the upstream reads it, it lands in a route no
-		// weaker than the one judged.
+		// ...and however the upstream reads it, it lands in a route with the
+		// same check as the one judged, or in one with none.
 		for _, alt := range upstreamReadings(c) {
-			if r := rt.match(alt); authRank(r.auth) > authRank(got.auth) {
+			if r := longest(alt, false); r.auth != got.auth && r.auth != config.AuthNone {
 				t.Fatalf("%q is judged as route %q (auth %s) but an upstream may serve %q (route %q, auth %s)",
 					c, got.label, got.auth, alt, r.label, r.auth)
 			}

@@ -196,7 +196,12 @@ func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
 		return
 	}
 
-	rt := g.router.match(clean)
+	rt, err := g.router.match(clean)
+	if err != nil {
+		fi.outcome = outcome(err)
+		writeProxyError(w, err)
+		return
+	}
 	fi.route = rt.label
 	switch rt.auth {
 	case config.AuthNone:

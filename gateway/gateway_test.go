@@ -375,6 +375,32 @@ func TestRoutesPickAuthByLongestPrefix(t *testing.T) {
 	})
 }
 
+// A refresh route checks the body's refresh token, a required one the
+// Authorization header: neither is stricter. A path that one reading sends
+// to each could have a revoked refresh token judged by a valid access
+// token, so it is refused.
+func TestAPathReadAsTwoDifferentChecksIsRefused(t *testing.T) {
+	h := newHarness(t, nil, func(c *config.Config) {
+		c.Routes = []config.Route{{Prefix: "/api/token/refresh/", Auth: config.AuthRefresh}}
+		c.JWT.RefreshRequiredClaims = map[string]any{"token_type": "refresh"}
+	})
+	access := mint(t, tok{sub: "mallory"})
+	revoked := mint(t, tok{sub: "alice", extra: map[string]any{"token_type": "refresh"}})
+	h.mustAdmin(http.MethodPost, "/v1/revocations/subjects/alice", "")
+	for _, path := range []string{"/api/token/refresh;x/", "/api/token/refresh", "/api/token/refresh;x"} {
+		req, _ := http.NewRequest(http.MethodPost, h.proxy.URL, strings.NewReader(`{"refresh":"`+revoked+`"}`))
+		req.URL.Opaque = path
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+access)
+		if resp := h.do(req); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("POST %s: %d, want 400", path, resp.StatusCode)
+		}
+	}
+	if n := h.upstream.hits.Load(); n != 0 {
+		t.Fatalf("the upstream saw %d requests", n)
+	}
+}
+
 func TestTokenLookupFromHeaderCookieAndQuery(t *testing.T) {
 	h := newHarness(t, nil, func(c *config.Config) {
 		c.JWT.Lookup = []string{"header:Authorization:Bearer", "cookie:session", "query:access_token"}

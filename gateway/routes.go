@@ -15,7 +15,7 @@ import (
 // resolving dot segments (Tomcat, Jetty, Spring) could serve /admin for
 // /public/..\admin or /public/..;/admin, which the gateway judged under
 // /public/.
-var errAmbiguousPath = errors.New("ambiguous path: encoded slash, backslash, or a dot or empty segment with ;parameters")
+var errAmbiguousPath = errors.New("ambiguous path: encoded slash, backslash, a dot or empty segment with ;parameters, or a path that ;parameters or a missing trailing slash would move to another route")
 
 // route is one entry of the routing table.
 type route struct {
@@ -46,24 +46,29 @@ func newRouter(rs []config.Route) *router {
 	return rt
 }
 
-// match returns the route for a cleaned path: the stricter of two
-// readings, so a path gets the strongest auth any upstream might serve it
-// under. One is the path as it is, by longest prefix. The other is the path
-// as the most lenient upstream reads it: ;parameters dropped from every
-// segment (Tomcat, Jetty and Spring serve /api/token/refresh/ for
-// /api/token/refresh;x/) and a prefix ending in a slash also matching the
-// path without it (many frameworks serve /refresh/ for /refresh). Either
-// reading alone could let such a path fall to a shorter prefix, perhaps one
-// with `auth: none`.
-func (rt *router) match(p string) route {
+// match returns the route for a cleaned path, read two ways: as it is, by
+// longest prefix, and as the most lenient upstream reads it, with
+// ;parameters dropped from every segment (Tomcat, Jetty and Spring serve
+// /api/token/refresh/ for /api/token/refresh;x/) and a prefix ending in a
+// slash also matching the path without it (many frameworks serve
+// /refresh/ for /refresh). When the readings agree on the auth mode, or
+// one of them is `none`, the other wins; when they name two different
+// checks (required and refresh look at different tokens), the path is
+// ambiguous and refused: checking either could let the upstream serve the
+// other's route.
+func (rt *router) match(p string) (route, error) {
 	literal := rt.longest(p, false)
 	if strings.IndexByte(p, ';') >= 0 {
 		p = stripParams(p)
 	}
-	if lenient := rt.longest(p, true); authRank(lenient.auth) > authRank(literal.auth) {
-		return lenient
+	lenient := rt.longest(p, true)
+	switch {
+	case lenient.auth == literal.auth, lenient.auth == config.AuthNone:
+		return literal, nil
+	case literal.auth == config.AuthNone:
+		return lenient, nil
 	}
-	return literal
+	return route{}, errAmbiguousPath
 }
 
 // longest returns the route of the longest prefix of p; with slashOptional,
@@ -76,18 +81,6 @@ func (rt *router) longest(p string, slashOptional bool) route {
 		}
 	}
 	return rt.fallback
-}
-
-// authRank orders auth modes by how much they demand; anything unknown is
-// treated as required.
-func authRank(auth string) int {
-	switch auth {
-	case config.AuthNone:
-		return 0
-	case config.AuthRefresh:
-		return 1
-	}
-	return 2
 }
 
 // stripParams drops the ;parameters of every segment of p.
