@@ -40,7 +40,7 @@ func readSecretFiles(c *Config, ps *problems) {
 			ps.add(s.key, "set either %s or %s, not both", s.key, s.fileKey)
 			continue
 		}
-		v, err := readSecretFile(s.file)
+		v, err := ReadSecretFile(s.file)
 		if err != nil {
 			ps.add(s.fileKey, "%v", err)
 			continue
@@ -49,10 +49,27 @@ func readSecretFiles(c *Config, ps *problems) {
 	}
 }
 
-// readSecretFile returns the file's content without trailing whitespace
-// (the newline editors and `echo` add). Its errors name the file, never
+// ReadSecretFile returns a secret file's content without trailing
+// whitespace (the newline editors and `echo` add); an empty one is an
+// error. Every reader of a secret file uses it, so the gateway and the CLI
+// read the same secret from the same file. Its errors name the file, never
 // what it holds.
-func readSecretFile(path string) (string, error) {
+func ReadSecretFile(path string) (string, error) {
+	b, err := ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	v := strings.TrimRight(string(b), " \t\r\n")
+	if v == "" {
+		return "", fmt.Errorf("%q is empty", path)
+	}
+	return v, nil
+}
+
+// ReadFile is os.ReadFile with an error that names the file and the reason
+// only ("cannot read "/x": permission denied"), without Go's operation
+// prefix, for messages that are shown to people.
+func ReadFile(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		reason := err
@@ -60,11 +77,7 @@ func readSecretFile(path string) (string, error) {
 		if errors.As(err, &pe) {
 			reason = pe.Err
 		}
-		return "", fmt.Errorf("cannot read %q: %v", path, reason)
+		return nil, fmt.Errorf("cannot read %q: %v", path, reason)
 	}
-	v := strings.TrimRight(string(b), " \t\r\n")
-	if v == "" {
-		return "", fmt.Errorf("%q is empty", path)
-	}
-	return v, nil
+	return b, nil
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
@@ -211,19 +210,11 @@ func (o *adminOptions) adminToken() (string, error) {
 	case o.token != "":
 		token = o.token
 	case o.tokenFile != "":
-		b, err := os.ReadFile(o.tokenFile)
+		t, err := config.ReadSecretFile(o.tokenFile)
 		if err != nil {
-			reason := err
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				reason = pe.Err
-			}
-			return "", usagef("--admin-token-file: cannot read %q: %v", o.tokenFile, reason)
+			return "", usagef("--admin-token-file: %v", err)
 		}
-		token = strings.TrimSpace(string(b))
-		if token == "" {
-			return "", usagef("--admin-token-file: %q is empty", o.tokenFile)
-		}
+		token = t
 	default:
 		token = os.Getenv(envAdminToken)
 	}

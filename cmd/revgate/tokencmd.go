@@ -9,11 +9,8 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -21,6 +18,8 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/spf13/cobra"
+
+	"github.com/revgate/revgate/config"
 )
 
 func newTokenCommand() *cobra.Command {
@@ -227,16 +226,13 @@ func (o *mintOptions) signingKey() (jwk.Key, jwa.SignatureAlgorithm, error) {
 	case o.keyFile != "":
 		key, keyAlg, err = loadPrivateKey(o.keyFile, o.kid)
 	case o.hmacSecretFile != "":
-		var b []byte
-		b, err = readKeyFile("--hmac-secret-file", o.hmacSecretFile)
-		if err == nil {
-			b = bytes.TrimRight(b, " \t\r\n")
-			if len(b) == 0 {
-				err = usagef("--hmac-secret-file: %q is empty", o.hmacSecretFile)
-			} else {
-				key, err = jwk.FromRaw(b)
-			}
+		// Read as the gateway reads jwt.hmac_secret_file, so the two agree
+		// on the secret.
+		secret, rerr := config.ReadSecretFile(o.hmacSecretFile)
+		if rerr != nil {
+			return nil, "", usagef("--hmac-secret-file: %v", rerr)
 		}
+		key, err = jwk.FromRaw([]byte(secret))
 	default:
 		key, err = jwk.FromRaw([]byte(o.hmacSecret))
 	}
@@ -317,14 +313,9 @@ func keyAlgorithms(key jwk.Key) (kind string, algs []string, err error) {
 // readKeyFile reads a key file; errors name the file and the flag, never
 // the content.
 func readKeyFile(flag, path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	b, err := config.ReadFile(path)
 	if err != nil {
-		reason := err
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			reason = pe.Err
-		}
-		return nil, usagef("%s: cannot read %q: %v", flag, path, reason)
+		return nil, usagef("%s: %v", flag, err)
 	}
 	return b, nil
 }
