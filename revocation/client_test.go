@@ -1,14 +1,7 @@
 package revocation_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/revgate/revgate/config"
+	"github.com/revgate/revgate/internal/redistest"
 	"github.com/revgate/revgate/revocation"
 )
 
@@ -30,7 +24,7 @@ const (
 
 func TestNewClientBuildsTheConfiguredClient(t *testing.T) {
 	t.Parallel()
-	ca := writeCA(t)
+	ca := redistest.NewTLSFiles(t).CAFile
 	tests := []struct {
 		name  string
 		cfg   config.Redis
@@ -208,31 +202,4 @@ func wantTimeouts(t *testing.T, o *redis.Options) {
 	if !o.ContextTimeoutEnabled {
 		t.Error("ContextTimeoutEnabled is off: context deadlines would not bound a lookup")
 	}
-}
-
-// writeCA writes a self-signed CA certificate and returns its file.
-func writeCA(t *testing.T) string {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "redistest CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return file
 }

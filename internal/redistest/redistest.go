@@ -200,10 +200,7 @@ func (s *Server) clientOptions() *redis.Options {
 // Stop kills the server (SIGTERM, then SIGKILL). Data is lost: the server
 // runs without persistence. Stopping a stopped server does nothing.
 func (s *Server) Stop() {
-	s.mu.Lock()
-	p := s.proc
-	s.proc = nil
-	s.mu.Unlock()
+	p := s.takeProcess()
 	if p == nil {
 		return
 	}
@@ -222,15 +219,21 @@ func (s *Server) Stop() {
 // no shutdown, no final save, no goodbye to replicas or Sentinels. Killing
 // a stopped server does nothing; Restart starts it again.
 func (s *Server) Kill() {
-	s.mu.Lock()
-	p := s.proc
-	s.proc = nil
-	s.mu.Unlock()
+	p := s.takeProcess()
 	if p == nil {
 		return
 	}
 	_ = p.cmd.Process.Kill()
 	<-p.done
+}
+
+// takeProcess detaches the running process, nil when there is none.
+func (s *Server) takeProcess() *process {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.proc
+	s.proc = nil
+	return p
 }
 
 // Pause freezes the server with SIGSTOP: its connections stay open but it

@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"testing"
 	"time"
 )
 
@@ -42,6 +43,18 @@ func (f *TLSFiles) clientConfig() *tls.Config {
 		RootCAs:      f.caPool,
 		Certificates: []tls.Certificate{f.client},
 	}
+}
+
+// NewTLSFiles generates a CA and certificates for a test that needs the
+// files without a server (a client's ca_file, say), in a directory removed
+// when the test ends.
+func NewTLSFiles(tb testing.TB) *TLSFiles {
+	tb.Helper()
+	files, err := writeTLSFiles(tb.TempDir())
+	if err != nil {
+		tb.Fatalf("redistest: generating TLS certificates: %v", err)
+	}
+	return files
 }
 
 // certLifetime is generous: a certificate must not expire during a slow
