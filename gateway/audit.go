@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/revgate/revgate/revocation"
 )
 
 // auditHandler writes audit events whatever level its handler is set to:
@@ -46,14 +48,9 @@ func (g *Gateway) auditEvent(r *http.Request, action, actor string, attrs ...slo
 // answered is the one stored.
 func (g *Gateway) jtiExpiry(exp time.Time) time.Time {
 	if exp.IsZero() {
-		exp = g.now().Add(g.markTTL)
-	} else {
-		exp = exp.Add(g.cfg.JWT.Leeway)
+		return revocation.CeilSecond(g.now().Add(g.markTTL))
 	}
-	if t := exp.Truncate(time.Second); !t.Equal(exp) {
-		return t.Add(time.Second)
-	}
-	return exp
+	return revocation.CeilSecond(exp.Add(g.cfg.JWT.Leeway))
 }
 
 func (g *Gateway) recordExpiry(c *Claims) time.Time { return g.jtiExpiry(c.ExpiresAt) }

@@ -230,16 +230,17 @@ func markRecord(mark time.Time, ttl time.Duration) record {
 	return record{value: v, expiresAt: v + int64((ttl+time.Second-1)/time.Second)}
 }
 
-// ceilUnix is t in unix seconds, rounded up: a record must never expire
-// before the last instant a token it rejects could be accepted (jwt.leeway
-// need not be whole seconds).
-func ceilUnix(t time.Time) int64 {
-	s := t.Unix()
-	if t.Nanosecond() > 0 {
-		s++
+// CeilSecond rounds t up to a whole second, as every store keeps an expiry:
+// a record must never expire before the last instant a token it rejects
+// could be accepted (jwt.leeway need not be whole seconds).
+func CeilSecond(t time.Time) time.Time {
+	if c := t.Truncate(time.Second); !c.Equal(t) {
+		return c.Add(time.Second)
 	}
-	return s
+	return t
 }
+
+func ceilUnix(t time.Time) int64 { return CeilSecond(t).Unix() }
 
 // unixTime is the UTC time of unix seconds s. UTC so that every store
 // returns the same, printable value.
