@@ -11,13 +11,12 @@ package main
 import (
 	"flag"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"sync"
-	"time"
+
+	"github.com/revgate/revgate/bench/internal/benchdata"
 )
 
 func main() {
@@ -46,17 +45,7 @@ func main() {
 		rp.BufferPool = &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
 	}
 
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		log.Fatal(err)
-	}
-	if *addrFile != "" {
-		if err := os.WriteFile(*addrFile, []byte(ln.Addr().String()), 0o600); err != nil {
-			log.Fatal(err)
-		}
-	}
-	srv := &http.Server{Handler: rp, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
-	log.Fatal(srv.Serve(ln))
+	benchdata.Serve(*listen, *addrFile, rp)
 }
 
 // bufferPool is an httputil.BufferPool on a sync.Pool.

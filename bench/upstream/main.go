@@ -9,12 +9,10 @@ package main
 
 import (
 	"flag"
-	"log"
-	"net"
 	"net/http"
-	"os"
 	"strconv"
-	"time"
+
+	"github.com/revgate/revgate/bench/internal/benchdata"
 )
 
 var body = []byte(`{"id":42,"status":"ok","items":[{"sku":"A-1","qty":2},{"sku":"B-7","qty":1}]}`)
@@ -24,15 +22,6 @@ func main() {
 	addrFile := flag.String("addr-file", "", "write the bound address here once listening")
 	flag.Parse()
 
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		log.Fatal(err)
-	}
-	if *addrFile != "" {
-		if err := os.WriteFile(*addrFile, []byte(ln.Addr().String()), 0o600); err != nil {
-			log.Fatal(err)
-		}
-	}
 	length := strconv.Itoa(len(body))
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
@@ -41,6 +30,5 @@ func main() {
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(body)
 	})
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
-	log.Fatal(srv.Serve(ln))
+	benchdata.Serve(*listen, *addrFile, h)
 }

@@ -1,6 +1,7 @@
-// Package benchdata holds what the benchmark helpers must agree on: the
-// subject names that tokens carry and that subject marks are loaded for, so
-// a bench token's subject is one Redis holds a mark for.
+// Package benchdata holds what the benchmark helpers must agree on: how
+// they serve (Serve), and the subject names that tokens carry and that
+// subject marks are loaded for, so a bench token's subject is one Redis
+// holds a mark for.
 package benchdata
 
 import "fmt"
