@@ -184,8 +184,7 @@ func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
 
 	clean, changed, err := cleanPath(r.URL.Path, r.URL.RawPath)
 	if err != nil {
-		fi.outcome = outcome(err)
-		writeProxyError(w, err)
+		refuse(w, fi, err)
 		return
 	}
 	fi.path, fi.pathChanged = clean, changed
@@ -198,8 +197,7 @@ func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
 
 	rt, err := g.router.match(clean)
 	if err != nil {
-		fi.outcome = outcome(err)
-		writeProxyError(w, err)
+		refuse(w, fi, err)
 		return
 	}
 	fi.route = rt.label
@@ -211,13 +209,8 @@ func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
 		fi.claims, err = g.authorizeAccess(r)
 	}
 	if err != nil {
-		fi.outcome = outcome(err)
-		if errors.Is(err, errClientGone) {
-			w.WriteHeader(499) // nginx's "client closed request"; nobody reads it
-			return
-		}
 		if !errors.Is(err, revocation.ErrUnavailable) {
-			writeProxyError(w, err)
+			refuse(w, fi, err)
 			return
 		}
 		// While the circuit is open the breaker has logged the outage once;
@@ -228,7 +221,7 @@ func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
 		}
 		if !g.failOpen {
 			g.log.Log(r.Context(), refused, "revocation store unavailable; refusing request (on_store_error: closed)", "route", fi.route, "error", err.Error())
-			writeProxyError(w, err)
+			refuse(w, fi, err)
 			return
 		}
 		// The token verified but its revocation state is unknown: forward,
@@ -237,6 +230,13 @@ func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
 		g.log.Log(r.Context(), forwarded, "revocation store unavailable; forwarding (on_store_error: open)", "route", fi.route, "error", err.Error())
 	}
 	g.proxy.ServeHTTP(w, withForward(r, fi))
+}
+
+// refuse ends a request the gateway answers itself, with err's outcome and
+// answer (writeProxyError).
+func refuse(w http.ResponseWriter, fi *forwardInfo, err error) {
+	fi.outcome = outcome(err)
+	writeProxyError(w, err)
 }
 
 // finish records a proxied request's fate: metrics and the access log line.
