@@ -1,9 +1,12 @@
-package config
+package config_test
 
 import (
 	"strings"
 	"testing"
 	"time"
+
+	. "github.com/revgate/revgate/config"
+	"github.com/revgate/revgate/gateway/jwtverify"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -32,7 +35,7 @@ func TestValidateAcceptsValidConfigs(t *testing.T) {
 			c.JWT.PublicKeyFiles = []string{"/keys/a.pem"}
 		}},
 		{"every algorithm but none is valid", func(c *Config) {
-			c.JWT.Algorithms = append([]string(nil), algorithms...)
+			c.JWT.Algorithms = jwtverify.Algorithms()
 			c.JWT.HMACSecret = strings.Repeat("k", 64)
 		}},
 		{"routes with every auth mode are valid", func(c *Config) {
@@ -77,9 +80,9 @@ func TestValidateAcceptsValidConfigs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := validConfig()
+			c := ValidConfig()
 			tt.modify(&c)
-			if err := c.Validate(); err != nil {
+			if err := c.Validate(jwtverify.CheckAlgorithms); err != nil {
 				t.Errorf("Validate:\n%v", err)
 			}
 		})
@@ -322,9 +325,9 @@ func TestValidateReportsEachProblemByKey(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := validConfig()
+			c := ValidConfig()
 			tt.modify(&c)
-			if d := cmp.Diff(tt.want, problemsOf(t, c.Validate())); d != "" {
+			if d := cmp.Diff(tt.want, ProblemsOf(t, c.Validate(jwtverify.CheckAlgorithms))); d != "" {
 				t.Errorf("problems (-want +got):\n%s", d)
 			}
 		})
@@ -338,7 +341,7 @@ func TestValidateReportsEverythingAtOnceInConfigOrder(t *testing.T) {
 	c.Routes = []Route{{Prefix: "/b/", Auth: "maybe"}, {Prefix: "a"}}
 	c.JWT.Algorithms = []string{"none"}
 	c.JWT.ForwardHeaders = map[string]string{"Z-Bad Header": "sub", "A-Bad Header": "sub"}
-	err := c.Validate()
+	err := c.Validate(jwtverify.CheckAlgorithms)
 	want := []Problem{
 		{"upstream.url", "is required: the http:// or https:// URL of the API behind revgate"},
 		{"routes[0].auth", `expected none, required or refresh, got "maybe"`},
@@ -351,7 +354,7 @@ func TestValidateReportsEverythingAtOnceInConfigOrder(t *testing.T) {
 		{"log.level", `expected debug, info, warn or error, got "loud"`},
 		{"server.shutdown_timeout", "must be greater than 0"},
 	}
-	if d := cmp.Diff(want, problemsOf(t, err)); d != "" {
+	if d := cmp.Diff(want, ProblemsOf(t, err)); d != "" {
 		t.Fatalf("problems (-want +got):\n%s", d)
 	}
 	lines := strings.Split(err.Error(), "\n")
@@ -366,13 +369,13 @@ func TestValidateReportsEverythingAtOnceInConfigOrder(t *testing.T) {
 }
 
 func TestValidateNeverShowsSecrets(t *testing.T) {
-	c := validConfig()
+	c := ValidConfig()
 	c.JWT.Algorithms = []string{"RS256"}
 	c.JWT.HMACSecret = "short-hmac-secret"
 	c.Revocation.Redis.URL = "redis://:redis-url-password@r:6379/bad"
 	c.Revocation.Redis.Password = "redis-password"
 	c.Admin.Tokens = []AdminToken{{Name: "a", Token: "short-tok"}, {Name: "b", Token: "dup-token-0123456789"}, {Name: "c", Token: "dup-token-0123456789"}}
-	err := c.Validate()
+	err := c.Validate(jwtverify.CheckAlgorithms)
 	if err == nil {
 		t.Fatal("Validate succeeded, want problems")
 	}

@@ -14,8 +14,11 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/revgate/revgate/gateway/jwtverify"
+
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/revgate/revgate/config"
 	"github.com/revgate/revgate/revocation"
 )
@@ -276,9 +279,9 @@ func (g *Gateway) revokeToken(c echo.Context) error {
 		if len(req.ExpiresAt) > 0 {
 			return fieldError("expires_at", "not allowed with token: the token's own exp is used")
 		}
-		claims, err := g.verifier.Verify(c.Request().Context(), req.Token, PurposeRevoke)
+		claims, err := g.verifier.Verify(c.Request().Context(), req.Token, jwtverify.PurposeRevoke)
 		if err != nil {
-			var te *TokenError
+			var te *jwtverify.TokenError
 			if errors.As(err, &te) {
 				return fieldError("token", te.Description)
 			}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/revgate/revgate/gateway/jwtverify"
+
 	"github.com/revgate/revgate/config"
 	"github.com/revgate/revgate/revocation"
 )
@@ -208,7 +210,7 @@ func TestLogout(t *testing.T) {
 		if code != 200 || len(body["revoked"].([]any)) != 2 {
 			t.Fatalf("logout = %d %v", code, body)
 		}
-		claims, err := h.gw.verifier.Verify(t.Context(), r, PurposeRefresh)
+		claims, err := h.gw.verifier.Verify(t.Context(), r, jwtverify.PurposeRefresh)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/revgate/revgate/gateway/jwtverify"
+
 	"github.com/revgate/revgate/revocation"
 )
 
@@ -53,4 +55,4 @@ func (g *Gateway) jtiExpiry(exp time.Time) time.Time {
 	return revocation.CeilSecond(exp.Add(g.cfg.JWT.Leeway))
 }
 
-func (g *Gateway) recordExpiry(c *Claims) time.Time { return g.jtiExpiry(c.ExpiresAt) }
+func (g *Gateway) recordExpiry(c *jwtverify.Claims) time.Time { return g.jtiExpiry(c.ExpiresAt) }

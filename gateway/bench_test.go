@@ -2,17 +2,26 @@ package gateway
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/revgate/revgate/gateway/jwtverify"
+
 	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/revgate/revgate/config"
 	"github.com/revgate/revgate/internal/redistest"
+	"github.com/revgate/revgate/internal/testkit"
 	"github.com/revgate/revgate/revocation"
 )
 
@@ -34,38 +43,66 @@ type benchAlg struct {
 	token  func(testing.TB) string
 }
 
+// benchKeys are the ES256, EdDSA and HS256 keys of benchAlgs, made once.
+var benchKeys = sync.OnceValue(func() (k struct{ ec, ed, hmac jwk.Key }) {
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	_, ed, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	for _, x := range []struct {
+		dst      *jwk.Key
+		raw      any
+		kid, alg string
+	}{
+		{&k.ec, ec, "ec-1", "ES256"},
+		{&k.ed, ed, "ed-1", "EdDSA"},
+		{&k.hmac, []byte("0123456789abcdef0123456789abcdef-hmac-secret"), "", "HS256"},
+	} {
+		key, err := jwk.FromRaw(x.raw)
+		if err != nil {
+			panic(err)
+		}
+		if x.kid != "" {
+			_ = key.Set(jwk.KeyIDKey, x.kid)
+		}
+		_ = key.Set(jwk.AlgorithmKey, jwa.SignatureAlgorithm(x.alg))
+		*x.dst = key
+	}
+	return k
+})
+
 func benchAlgs(tb testing.TB) []benchAlg {
-	k := vtKeys()
-	jwksFile := func(tb testing.TB, c *config.Config, pub any, kid, alg string) {
-		c.JWT.JWKSFile = vtWrite(tb, "jwks.json", vtJWKS(tb, vtJWK(tb, pub, kid, alg)))
+	k := benchKeys()
+	jwksFile := func(tb testing.TB, c *config.Config, key jwk.Key, alg string) {
+		c.JWT.JWKSFile = testkit.JWKSFile(tb, key)
 		c.JWT.Algorithms = []string{alg}
 	}
 	return []benchAlg{
 		{name: "RS256", token: func(tb testing.TB) string { return mint(tb, tok{}) }},
 		{
 			name:   "ES256",
-			mutate: func(c *config.Config) { jwksFile(tb, c, &k.ec.PublicKey, "ec-1", "ES256") },
-			token: func(tb testing.TB) string {
-				return mint(tb, tok{key: vtJWK(tb, k.ec, "ec-1", "ES256"), alg: jwa.ES256})
-			},
+			mutate: func(c *config.Config) { jwksFile(tb, c, k.ec, "ES256") },
+			token:  func(tb testing.TB) string { return mint(tb, tok{key: k.ec, alg: jwa.ES256}) },
 		},
 		{
 			name:   "EdDSA",
-			mutate: func(c *config.Config) { jwksFile(tb, c, k.ed.Public(), "ed-1", "EdDSA") },
-			token: func(tb testing.TB) string {
-				return mint(tb, tok{key: vtJWK(tb, k.ed, "ed-1", "EdDSA"), alg: jwa.EdDSA})
-			},
+			mutate: func(c *config.Config) { jwksFile(tb, c, k.ed, "EdDSA") },
+			token:  func(tb testing.TB) string { return mint(tb, tok{key: k.ed, alg: jwa.EdDSA}) },
 		},
 		{
 			name: "HS256",
 			mutate: func(c *config.Config) {
 				c.JWT.JWKSFile = ""
-				c.JWT.HMACSecret = string(k.hmac)
+				var secret []byte
+				_ = k.hmac.Raw(&secret)
+				c.JWT.HMACSecret = string(secret)
 				c.JWT.Algorithms = []string{"HS256"}
 			},
-			token: func(tb testing.TB) string {
-				return mint(tb, tok{key: vtJWK(tb, k.hmac, "", "HS256"), alg: jwa.HS256})
-			},
+			token: func(tb testing.TB) string { return mint(tb, tok{key: k.hmac, alg: jwa.HS256}) },
 		},
 	}
 }
@@ -249,7 +286,7 @@ func BenchmarkRevocationCheck(b *testing.B) {
 			store := st.open()
 			markSubject(b, store)
 			fg := newFuzzGateway(b, store, nil)
-			claims, err := fg.gw.verifier.Verify(context.Background(), mint(b, tok{}), PurposeAccess)
+			claims, err := fg.gw.verifier.Verify(context.Background(), mint(b, tok{}), jwtverify.PurposeAccess)
 			if err != nil {
 				b.Fatal(err)
 			}

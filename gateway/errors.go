@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/revgate/revgate/gateway/jwtverify"
+
 	"github.com/revgate/revgate/revocation"
 )
 
@@ -44,7 +46,7 @@ func outcome(err error) string {
 	switch {
 	case err == nil:
 		return OutcomeAllowed
-	case errors.Is(err, ErrNoToken):
+	case errors.Is(err, jwtverify.ErrNoToken):
 		return OutcomeNoToken
 	case errors.Is(err, ErrRevokedJTI):
 		return OutcomeRevokedJTI
@@ -63,7 +65,7 @@ func outcome(err error) string {
 	case errors.Is(err, errAmbiguousPath), errors.Is(err, errBadBody), errors.Is(err, errNotJSONBody):
 		return OutcomeBadRequest
 	}
-	var te *TokenError
+	var te *jwtverify.TokenError
 	if errors.As(err, &te) {
 		return OutcomeInvalidToken
 	}
@@ -74,9 +76,9 @@ func outcome(err error) string {
 // into a response.
 func writeProxyError(w http.ResponseWriter, err error) {
 	h := w.Header()
-	var te *TokenError
+	var te *jwtverify.TokenError
 	switch {
-	case errors.Is(err, ErrNoToken):
+	case errors.Is(err, jwtverify.ErrNoToken):
 		h.Set("WWW-Authenticate", `Bearer realm="revgate"`)
 		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "unauthorized", Description: "no token"})
 	case errors.As(err, &te):

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/revgate/revgate/gateway/jwtverify"
+
 	"github.com/revgate/revgate/config"
 	"github.com/revgate/revgate/internal/redistest"
 	"github.com/revgate/revgate/revocation"
@@ -80,7 +82,7 @@ func evictionGateway(t *testing.T, srv *redistest.Server) *httptest.Server {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	v, err := NewVerifier(ctx, VerifierConfig{JWT: cfg.JWT, MaxTokenLifetime: cfg.Revocation.MaxTokenLifetime, Logger: logger})
+	v, err := jwtverify.NewVerifier(ctx, jwtverify.VerifierConfig{JWT: cfg.JWT, MaxTokenLifetime: cfg.Revocation.MaxTokenLifetime, Logger: logger})
 	if err != nil {
 		t.Fatalf("NewVerifier: %v", err)
 	}

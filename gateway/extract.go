@@ -8,10 +8,12 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/revgate/revgate/gateway/jwtverify"
+
 	"github.com/revgate/revgate/config"
 )
 
-// Extraction errors. ErrNoToken (token.go) means no configured source held a
+// Extraction errors. jwtverify.ErrNoToken means no configured source held a
 // token; these mean a source held something unusable.
 var (
 	errEmptyToken      = errors.New("empty bearer token")
@@ -49,8 +51,8 @@ func newExtractor(entries []string) (*extractor, error) {
 	return x, nil
 }
 
-// extract returns the raw token. It fails with a *TokenError wrapping
-// ErrNoToken when no source carries one, and with ErrTokenMalformed when a
+// extract returns the raw token. It fails with a *jwtverify.TokenError wrapping
+// jwtverify.ErrNoToken when no source carries one, and with jwtverify.ErrTokenMalformed when a
 // source carries something that cannot be a token (an empty bearer, two
 // Authorization headers, two cookies or query parameters of the name) or
 // two sources carry different tokens: a request must never be judged on an
@@ -60,21 +62,21 @@ func (x *extractor) extract(r *http.Request) (string, error) {
 	for _, l := range x.lookups {
 		raw, found, err := lookupFrom(l, r)
 		if err != nil {
-			return "", &TokenError{Err: ErrTokenMalformed, Description: err.Error()}
+			return "", &jwtverify.TokenError{Err: jwtverify.ErrTokenMalformed, Description: err.Error()}
 		}
 		switch {
 		case !found:
 		case token == "":
 			if !tokenCharsOK(raw) {
-				return "", &TokenError{Err: ErrTokenMalformed, Description: errTokenCharacters.Error()}
+				return "", &jwtverify.TokenError{Err: jwtverify.ErrTokenMalformed, Description: errTokenCharacters.Error()}
 			}
 			token = raw
 		case raw != token:
-			return "", &TokenError{Err: ErrTokenMalformed, Description: errDifferentTokens.Error()}
+			return "", &jwtverify.TokenError{Err: jwtverify.ErrTokenMalformed, Description: errDifferentTokens.Error()}
 		}
 	}
 	if token == "" {
-		return "", tokenError(ErrNoToken)
+		return "", jwtverify.NewTokenError(jwtverify.ErrNoToken)
 	}
 	return token, nil
 }

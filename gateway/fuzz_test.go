@@ -16,6 +16,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/revgate/revgate/gateway/jwtverify"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/revgate/revgate/config"
@@ -60,7 +62,7 @@ func newFuzzGateway(tb testing.TB, store revocation.Store, mutate func(*config.C
 	logger := slog.New(slog.DiscardHandler)
 	ctx, cancel := context.WithCancel(context.Background())
 	tb.Cleanup(cancel)
-	v, err := NewVerifier(ctx, VerifierConfig{JWT: fg.cfg.JWT, MaxTokenLifetime: fg.cfg.Revocation.MaxTokenLifetime, Logger: logger})
+	v, err := jwtverify.NewVerifier(ctx, jwtverify.VerifierConfig{JWT: fg.cfg.JWT, MaxTokenLifetime: fg.cfg.Revocation.MaxTokenLifetime, Logger: logger})
 	if err != nil {
 		tb.Fatalf("NewVerifier: %v", err)
 	}
@@ -126,9 +128,9 @@ func FuzzExtract(f *testing.F) {
 		}
 		raw, err := x.extract(req)
 		if err != nil {
-			var te *TokenError
-			if !errors.As(err, &te) || !(errors.Is(err, ErrNoToken) || errors.Is(err, ErrTokenMalformed)) {
-				t.Fatalf("extract error %v (%T) is neither ErrNoToken nor ErrTokenMalformed", err, err)
+			var te *jwtverify.TokenError
+			if !errors.As(err, &te) || !(errors.Is(err, jwtverify.ErrNoToken) || errors.Is(err, jwtverify.ErrTokenMalformed)) {
+				t.Fatalf("extract error %v (%T) is neither jwtverify.ErrNoToken nor ErrTokenMalformed", err, err)
 			}
 			for _, in := range []string{authorization, xToken, cookie, rawQuery} {
 				if len(in) >= 8 && strings.Contains(te.Description, in) {

@@ -10,18 +10,21 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/revgate/revgate/gateway/jwtverify"
+
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/revgate/revgate/config"
 	"github.com/revgate/revgate/revocation"
 )
 
-// TokenVerifier is what the gateway needs from token verification; *Verifier
+// TokenVerifier is what the gateway needs from token verification; *jwtverify.Verifier
 // is the implementation.
 type TokenVerifier interface {
-	Verify(ctx context.Context, raw string, p Purpose) (*Claims, error)
+	Verify(ctx context.Context, raw string, p jwtverify.Purpose) (*jwtverify.Claims, error)
 	Ready() bool
-	Keys() []KeyInfo
+	Keys() []jwtverify.KeyInfo
 }
 
 // Options are the gateway's configuration and collaborators.
@@ -277,10 +280,10 @@ func (g *Gateway) finish(w *echo.Response, r *http.Request, fi *forwardInfo) {
 
 // authorizeAccess runs extract → verify → revocation check for a route that
 // needs an access token.
-func (g *Gateway) authorizeAccess(r *http.Request) (*Claims, error) {
+func (g *Gateway) authorizeAccess(r *http.Request) (*jwtverify.Claims, error) {
 	raw, err := g.extractor.extract(r)
 	if err != nil {
 		return nil, err
 	}
-	return g.pipeline.authorize(r.Context(), raw, PurposeAccess)
+	return g.pipeline.authorize(r.Context(), raw, jwtverify.PurposeAccess)
 }

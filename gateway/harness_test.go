@@ -3,62 +3,38 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/revgate/revgate/gateway/jwtverify"
+
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
-	"github.com/lestrrat-go/jwx/v2/jwt"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/revgate/revgate/config"
 	"github.com/revgate/revgate/internal/redistest"
+	"github.com/revgate/revgate/internal/testkit"
 	"github.com/revgate/revgate/revocation"
 )
 
 const (
-	testIssuer     = "https://issuer.test"
-	testAudience   = "api"
+	testIssuer     = testkit.Issuer
+	testAudience   = testkit.Audience
 	testAdminToken = "ops-token-0123456789abcdef"
 )
 
-var (
-	rsaKeyOnce sync.Once
-	rsaKey     jwk.Key
-)
-
-// testSigningKey is one RSA key per test binary: generating 2048-bit keys is
-// slow under -race.
-func testSigningKey(t testing.TB) jwk.Key {
-	t.Helper()
-	rsaKeyOnce.Do(func() {
-		raw, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		k, err := jwk.FromRaw(raw)
-		if err != nil {
-			panic(err)
-		}
-		_ = k.Set(jwk.KeyIDKey, "k1")
-		_ = k.Set(jwk.AlgorithmKey, jwa.RS256)
-		rsaKey = k
-	})
-	return rsaKey
-}
+// testSigningKey is the test binary's RS256 key.
+func testSigningKey(t testing.TB) jwk.Key { return testkit.SigningKey(t) }
 
 // upstreamRecorder is the API behind the gateway in tests.
 type upstreamRecorder struct {
@@ -115,37 +91,12 @@ type harness struct {
 }
 
 // syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testkit.Buffer
 
 // testConfig is a valid configuration using an RS256 key from a JWKS file.
 func testConfig(t testing.TB, upstreamURL string) *config.Config {
 	t.Helper()
-	pub, err := testSigningKey(t).PublicKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	set := jwk.NewSet()
-	_ = set.AddKey(pub)
-	b, _ := json.Marshal(set)
-	path := filepath.Join(t.TempDir(), "jwks.json")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := testkit.JWKSFile(t, testSigningKey(t))
 	cfg := config.Default()
 	cfg.Upstream.URL = upstreamURL
 	cfg.Upstream.Timeout = 2 * time.Second
@@ -186,7 +137,7 @@ func newHarness(t *testing.T, store revocation.Store, mutate func(*config.Config
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := NewVerifier(ctx, VerifierConfig{
+	v, err := jwtverify.NewVerifier(ctx, jwtverify.VerifierConfig{
 		JWT: h.cfg.JWT, MaxTokenLifetime: h.cfg.Revocation.MaxTokenLifetime, Logger: logger,
 		OnJWKSFetch: metrics.ObserveJWKSFetch,
 	})
@@ -237,53 +188,12 @@ type tok struct {
 	alg   jwa.SignatureAlgorithm
 }
 
-func randomJTI() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+func randomJTI() string { return testkit.RandomJTI() }
 
 // mint signs a test token (RS256 with the test key unless told otherwise).
 func mint(t testing.TB, c tok) string {
 	t.Helper()
-	now := time.Now()
-	b := jwt.NewBuilder().Issuer(testIssuer).Audience([]string{testAudience})
-	if c.jti == "" {
-		c.jti = randomJTI()
-	}
-	if c.jti != "-" {
-		b = b.JwtID(c.jti)
-	}
-	if c.sub == nil {
-		c.sub = "alice"
-	}
-	b = b.Claim("sub", c.sub)
-	if !c.noIAT {
-		if c.iat.IsZero() {
-			c.iat = now.Add(-5 * time.Second)
-		}
-		b = b.IssuedAt(c.iat)
-	}
-	if c.exp.IsZero() {
-		c.exp = now.Add(time.Hour)
-	}
-	b = b.Expiration(c.exp)
-	for k, v := range c.extra {
-		b = b.Claim(k, v)
-	}
-	token, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, alg := c.key, c.alg
-	if key == nil {
-		key, alg = testSigningKey(t), jwa.RS256
-	}
-	signed, err := jwt.Sign(token, jwt.WithKey(alg, key))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(signed)
+	return testkit.Mint(t, testkit.Token{Sub: c.sub, JTI: c.jti, IAT: c.iat, NoIAT: c.noIAT, Exp: c.exp, Extra: c.extra, Key: c.key, Alg: c.alg})
 }
 
 // get sends a GET through the proxy with the token as a bearer.
@@ -339,11 +249,4 @@ func wantStatus(t testing.TB, resp *http.Response, want int) map[string]any {
 	return body
 }
 
-func mustRSA(t testing.TB) *rsa.PrivateKey {
-	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
+func mustRSA(t testing.TB) *rsa.PrivateKey { return testkit.RSAKey(t) }

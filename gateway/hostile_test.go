@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +27,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/revgate/revgate/config"
+	"github.com/revgate/revgate/internal/testkit"
 	"github.com/revgate/revgate/revocation"
 )
 
@@ -627,13 +629,13 @@ func TestHostileTenThousandUnknownKidsHitTheIssuerAtMostOncePerCooldown(t *testi
 	set := jwk.NewSet()
 	_ = set.AddKey(pub)
 	body, _ := json.Marshal(set)
-	jwks := newVTJWKSServer(t, body)
+	jwks := testkit.NewJWKSServer(t, body)
 	h := newHarness(t, nil, func(c *config.Config) {
 		c.JWT.JWKSFile = ""
 		c.JWT.JWKSURL = jwks.URL
 		c.JWT.JWKSUnknownKidCooldown = time.Hour
 	})
-	if got := jwks.hits.Load(); got != 1 {
+	if got := jwks.Hits.Load(); got != 1 {
 		t.Fatalf("JWKS hits after start = %d, want 1", got)
 	}
 	handler := h.gw.ProxyHandler()
@@ -645,8 +647,8 @@ func TestHostileTenThousandUnknownKidsHitTheIssuerAtMostOncePerCooldown(t *testi
 			for i := range each {
 				// A well-formed token with a kid nobody issued; the
 				// signature is never reached.
-				hdr := vtB64([]byte(`{"alg":"RS256","typ":"JWT","kid":"` + randomJTI() + `"}`))
-				raw := hdr + "." + vtB64([]byte(`{"sub":"x","w":`+strconv.Itoa(w*each+i)+`}`)) + ".c2lnbmF0dXJl"
+				hdr := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"RS256","typ":"JWT","kid":"` + randomJTI() + `"}`))
+				raw := hdr + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"x","w":`+strconv.Itoa(w*each+i)+`}`)) + ".c2lnbmF0dXJl"
 				req := httptest.NewRequest(http.MethodGet, "/x", nil)
 				req.Header.Set("Authorization", "Bearer "+raw)
 				rec := httptest.NewRecorder()
@@ -664,7 +666,7 @@ func TestHostileTenThousandUnknownKidsHitTheIssuerAtMostOncePerCooldown(t *testi
 	if n := h.upstream.hits.Load(); n != 0 {
 		t.Errorf("the upstream saw %d requests", n)
 	}
-	if got := jwks.hits.Load(); got > 2 {
+	if got := jwks.Hits.Load(); got > 2 {
 		t.Fatalf("JWKS hits after %d unknown kids = %d, want at most 2 (start and one refetch per cooldown)", workers*each, got)
 	}
 	// The issuer's own tokens still work.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+
+	"github.com/revgate/revgate/gateway/jwtverify"
 )
 
 // logoutBody is the optional body of the self-service logout endpoint.
@@ -57,9 +59,9 @@ func (g *Gateway) serveLogout(w http.ResponseWriter, r *http.Request) string {
 		}
 	}
 
-	var refresh *Claims
+	var refresh *jwtverify.Claims
 	if req.Refresh != "" {
-		refresh, err = g.verifier.Verify(r.Context(), req.Refresh, PurposeRefresh)
+		refresh, err = g.verifier.Verify(r.Context(), req.Refresh, jwtverify.PurposeRefresh)
 		switch {
 		case err != nil:
 			return g.logoutRefused(w, http.StatusBadRequest, errLogoutInvalidRefresh)

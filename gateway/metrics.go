@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/revgate/revgate/gateway/jwtverify"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/revgate/revgate/revocation"
@@ -112,7 +114,7 @@ func NewMetrics(reg prometheus.Registerer, info BuildInfo) (*Metrics, error) {
 }
 
 // ObserveJWKSFetch counts a fetch of jwks_url; pass it as
-// VerifierConfig.OnJWKSFetch.
+// jwtverify.VerifierConfig.OnJWKSFetch.
 func (m *Metrics) ObserveJWKSFetch(err error) {
 	if err != nil {
 		m.jwksFetches.WithLabelValues("failure").Inc()
@@ -122,7 +124,7 @@ func (m *Metrics) ObserveJWKSFetch(err error) {
 }
 
 // watchKeys registers the gauges that describe the loaded key set.
-func (m *Metrics) watchKeys(keys func() []KeyInfo, now func() time.Time) error {
+func (m *Metrics) watchKeys(keys func() []jwtverify.KeyInfo, now func() time.Time) error {
 	if m.keyGaugesAdded {
 		return nil
 	}

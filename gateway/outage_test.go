@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/revgate/revgate/gateway/jwtverify"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
@@ -300,7 +302,7 @@ func newOutageHarness(t *testing.T, mutate func(*config.Config)) *outageHarness 
 		t.Fatalf("test configuration invalid: %v", err)
 	}
 	logger := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	v, err := NewVerifier(t.Context(), VerifierConfig{JWT: h.cfg.JWT, MaxTokenLifetime: h.cfg.Revocation.MaxTokenLifetime, Logger: logger})
+	v, err := jwtverify.NewVerifier(t.Context(), jwtverify.VerifierConfig{JWT: h.cfg.JWT, MaxTokenLifetime: h.cfg.Revocation.MaxTokenLifetime, Logger: logger})
 	if err != nil {
 		t.Fatalf("NewVerifier: %v", err)
 	}

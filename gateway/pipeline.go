@@ -5,21 +5,23 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/revgate/revgate/gateway/jwtverify"
+
 	"github.com/revgate/revgate/revocation"
 )
 
-// Revocation outcomes, each wrapping ErrTokenRevoked so a caller can tell
+// Revocation outcomes, each wrapping jwtverify.ErrTokenRevoked so a caller can tell
 // which rule matched (metrics, logs) while the client sees one description.
 var (
-	ErrRevokedJTI     = fmt.Errorf("%w: jti revoked", ErrTokenRevoked)
-	ErrRevokedSubject = fmt.Errorf("%w: subject revoked", ErrTokenRevoked)
-	ErrRevokedGlobal  = fmt.Errorf("%w: all tokens revoked", ErrTokenRevoked)
-	ErrReusedRefresh  = fmt.Errorf("%w: refresh token reused", ErrTokenRevoked)
+	ErrRevokedJTI     = fmt.Errorf("%w: jti revoked", jwtverify.ErrTokenRevoked)
+	ErrRevokedSubject = fmt.Errorf("%w: subject revoked", jwtverify.ErrTokenRevoked)
+	ErrRevokedGlobal  = fmt.Errorf("%w: all tokens revoked", jwtverify.ErrTokenRevoked)
+	ErrReusedRefresh  = fmt.Errorf("%w: refresh token reused", jwtverify.ErrTokenRevoked)
 )
 
 // verifier is what the pipeline needs from token verification.
 type verifier interface {
-	Verify(ctx context.Context, raw string, p Purpose) (*Claims, error)
+	Verify(ctx context.Context, raw string, p jwtverify.Purpose) (*jwtverify.Claims, error)
 	Ready() bool
 }
 
@@ -38,22 +40,22 @@ type pipeline struct {
 // authorize verifies raw for purpose p and checks it against the store in
 // one round trip. The claims are returned whenever the token verified, even
 // with an error, so the caller can act on who was refused. The error is nil,
-// a *TokenError (invalid or revoked: 401) or one wrapping
+// a *jwtverify.TokenError (invalid or revoked: 401) or one wrapping
 // revocation.ErrUnavailable (the store cannot answer: the caller applies
 // on_store_error).
-func (p *pipeline) authorize(ctx context.Context, raw string, purpose Purpose) (*Claims, error) {
+func (p *pipeline) authorize(ctx context.Context, raw string, purpose jwtverify.Purpose) (*jwtverify.Claims, error) {
 	start := time.Now()
 	claims, err := p.verifier.Verify(ctx, raw, purpose)
 	p.metrics.verify.Observe(time.Since(start).Seconds())
 	if err != nil {
 		return nil, err
 	}
-	return claims, p.checkRevoked(ctx, claims, purpose == PurposeRefresh)
+	return claims, p.checkRevoked(ctx, claims, purpose == jwtverify.PurposeRefresh)
 }
 
 // checkRevoked applies the three revocation rules (and, for refresh tokens,
 // the reuse rule) to verified claims.
-func (p *pipeline) checkRevoked(ctx context.Context, c *Claims, refresh bool) error {
+func (p *pipeline) checkRevoked(ctx context.Context, c *jwtverify.Claims, refresh bool) error {
 	ticket, err := p.breaker.allow()
 	if err != nil {
 		p.metrics.storeError("check", err)
@@ -82,16 +84,16 @@ func (p *pipeline) checkRevoked(ctx context.Context, c *Claims, refresh bool) er
 // stored state st. Times compare in whole seconds: a token issued in the same
 // second as a mark is revoked, and a token without iat is revoked by any mark
 // that applies to it.
-func revokedBy(c *Claims, st revocation.State) error {
+func revokedBy(c *jwtverify.Claims, st revocation.State) error {
 	switch {
 	case st.JTIRevoked:
-		return &TokenError{Err: ErrRevokedJTI, Description: ErrTokenRevoked.Error()}
+		return &jwtverify.TokenError{Err: ErrRevokedJTI, Description: jwtverify.ErrTokenRevoked.Error()}
 	case st.JTIUsed:
-		return &TokenError{Err: ErrReusedRefresh, Description: ErrTokenRevoked.Error()}
+		return &jwtverify.TokenError{Err: ErrReusedRefresh, Description: jwtverify.ErrTokenRevoked.Error()}
 	case issuedBy(c.IssuedAt, st.SubjectMark):
-		return &TokenError{Err: ErrRevokedSubject, Description: ErrTokenRevoked.Error()}
+		return &jwtverify.TokenError{Err: ErrRevokedSubject, Description: jwtverify.ErrTokenRevoked.Error()}
 	case issuedBy(c.IssuedAt, st.GlobalMark):
-		return &TokenError{Err: ErrRevokedGlobal, Description: ErrTokenRevoked.Error()}
+		return &jwtverify.TokenError{Err: ErrRevokedGlobal, Description: jwtverify.ErrTokenRevoked.Error()}
 	}
 	return nil
 }

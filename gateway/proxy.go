@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/revgate/revgate/gateway/jwtverify"
+
 	"github.com/revgate/revgate/config"
 )
 
@@ -28,7 +30,7 @@ type forwardInfo struct {
 	upstreamTime  time.Duration
 	upstreamDone  bool
 
-	claims *Claims
+	claims *jwtverify.Claims
 	// path is the cleaned path to forward when pathChanged.
 	path        string
 	pathChanged bool
@@ -136,7 +138,7 @@ func newReverseProxy(up config.Upstream, jwtCfg config.JWT, logger *slog.Logger)
 // claimValue renders a claim for an upstream header. The subject claim uses
 // its canonical form. Values that are not valid in a header (control
 // characters) are not forwarded at all.
-func claimValue(c *Claims, claim, subjectClaim string) (string, bool) {
+func claimValue(c *jwtverify.Claims, claim, subjectClaim string) (string, bool) {
 	var v string
 	switch claim {
 	case subjectClaim:

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/revgate/revgate/gateway/jwtverify"
+
 	"github.com/revgate/revgate/revocation"
 )
 
@@ -19,7 +21,7 @@ import (
 // is forwarded unchanged. With reuse detection, a refresh token the
 // upstream already accepted once revokes its whole subject, and one it
 // accepts now is recorded as used.
-func (g *Gateway) authorizeRefresh(r *http.Request, fi *forwardInfo) (*Claims, error) {
+func (g *Gateway) authorizeRefresh(r *http.Request, fi *forwardInfo) (*jwtverify.Claims, error) {
 	if err := requireJSONBody(r); err != nil {
 		return nil, err
 	}
@@ -34,9 +36,9 @@ func (g *Gateway) authorizeRefresh(r *http.Request, fi *forwardInfo) (*Claims, e
 		return nil, err
 	}
 	if raw == "" {
-		return nil, tokenError(ErrNoToken)
+		return nil, jwtverify.NewTokenError(jwtverify.ErrNoToken)
 	}
-	claims, err := g.pipeline.authorize(r.Context(), raw, PurposeRefresh)
+	claims, err := g.pipeline.authorize(r.Context(), raw, jwtverify.PurposeRefresh)
 	if errors.Is(err, ErrReusedRefresh) {
 		g.revokeReusedSubject(r, claims)
 	}
@@ -68,7 +70,7 @@ func (g *Gateway) authorizeRefresh(r *http.Request, fi *forwardInfo) (*Claims, e
 				// mark revokes the other request's.
 				g.revokeReusedSubject(r, claims)
 				fi.outcome = OutcomeRefreshReused
-				replaceWithTokenError(resp, &TokenError{Err: ErrReusedRefresh, Description: ErrTokenRevoked.Error()})
+				replaceWithTokenError(resp, &jwtverify.TokenError{Err: ErrReusedRefresh, Description: jwtverify.ErrTokenRevoked.Error()})
 			}
 			return nil
 		}
@@ -78,7 +80,7 @@ func (g *Gateway) authorizeRefresh(r *http.Request, fi *forwardInfo) (*Claims, e
 
 // replaceWithTokenError turns the upstream's answer into the gateway's 401
 // for te; the upstream's body (new tokens) is discarded unread.
-func replaceWithTokenError(resp *http.Response, te *TokenError) {
+func replaceWithTokenError(resp *http.Response, te *jwtverify.TokenError) {
 	_ = resp.Body.Close()
 	body, _ := json.Marshal(errorBody{Error: "invalid_token", Description: te.Description})
 	resp.StatusCode, resp.Status = http.StatusUnauthorized, "401 Unauthorized"
@@ -104,7 +106,7 @@ func replaceWithTokenError(resp *http.Response, te *TokenError) {
 // revokeReusedSubject answers a replayed refresh token (RFC 6819 5.2.2.3):
 // somebody holds a copy of a rotated token, so every token of the subject is
 // revoked.
-func (g *Gateway) revokeReusedSubject(r *http.Request, claims *Claims) {
+func (g *Gateway) revokeReusedSubject(r *http.Request, claims *jwtverify.Claims) {
 	if claims.Subject == "" {
 		g.log.WarnContext(r.Context(), "reused refresh token has no subject; nothing more to revoke")
 		return

@@ -6,7 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/revgate/revgate/config"
-	"github.com/revgate/revgate/gateway"
+	"github.com/revgate/revgate/gateway/jwtverify"
 )
 
 func newConfigCommand() *cobra.Command {
@@ -44,7 +44,7 @@ naming its key, and exits 1. Exits 2 on bad usage.`,
 			}
 			// The keys serve would load are read now too, so a missing or
 			// bad key file fails here, not at the first deploy.
-			if err := gateway.CheckVerifier(gateway.VerifierConfig{
+			if err := jwtverify.CheckVerifier(jwtverify.VerifierConfig{
 				JWT: cfg.JWT, MaxTokenLifetime: cfg.Revocation.MaxTokenLifetime,
 				Logger: newLogger(cmd.ErrOrStderr(), config.Log{Level: "warn", Format: "text"}),
 			}); err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/revgate/revgate/config"
+	"github.com/revgate/revgate/gateway/jwtverify"
 	"github.com/revgate/revgate/revocation"
 )
 
@@ -96,7 +97,7 @@ func runDemo(ctx context.Context, listen, adminListen string, stdout, stderr io.
 	cfg.Revocation.Redis = config.Redis{}
 	cfg.Log = config.Log{Level: "info", Format: "text"}
 	cfg.Server.DrainDelay = 0
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.Validate(jwtverify.CheckAlgorithms); err != nil {
 		return fmt.Errorf("demo configuration: %w", err)
 	}
 

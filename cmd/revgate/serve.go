@@ -19,6 +19,7 @@ import (
 
 	"github.com/revgate/revgate/config"
 	"github.com/revgate/revgate/gateway"
+	"github.com/revgate/revgate/gateway/jwtverify"
 	"github.com/revgate/revgate/revocation"
 )
 
@@ -67,7 +68,7 @@ func loadConfig(path string) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.Validate(jwtverify.CheckAlgorithms); err != nil {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	return cfg, nil
@@ -130,17 +131,15 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, onListe
 
 func serveWithStore(ctx context.Context, cfg *config.Config, logger *slog.Logger, store revocation.Store,
 	eviction func(context.Context) (string, error), onListen listening) error {
-	// The verifier's background JWKS refresh lives as long as the process,
-	// not just until the shutdown signal, so draining requests still verify.
-	keysCtx, stopKeys := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopKeys()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics, err := gateway.NewMetrics(reg, gateway.BuildInfo{Version: version, Commit: buildCommit()})
 	if err != nil {
 		return err
 	}
-	verifier, err := gateway.NewVerifier(keysCtx, gateway.VerifierConfig{
+	// The verifier's background JWKS refresh lives until serve returns, not
+	// just until the shutdown signal, so draining requests still verify.
+	verifier, err := jwtverify.NewVerifier(context.WithoutCancel(ctx), jwtverify.VerifierConfig{
 		JWT:              cfg.JWT,
 		MaxTokenLifetime: cfg.Revocation.MaxTokenLifetime,
 		Logger:           logger,
@@ -149,6 +148,7 @@ func serveWithStore(ctx context.Context, cfg *config.Config, logger *slog.Logger
 	if err != nil {
 		return err
 	}
+	defer verifier.Close()
 	checkStoreAtStart(ctx, store, eviction, logger)
 
 	gw, err := gateway.New(gateway.Options{

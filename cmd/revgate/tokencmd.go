@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
@@ -20,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/revgate/revgate/config"
+	"github.com/revgate/revgate/gateway/jwtverify"
 )
 
 func newTokenCommand() *cobra.Command {
@@ -261,10 +261,8 @@ func (o *mintOptions) signingKey() (jwk.Key, jwa.SignatureAlgorithm, error) {
 	if !slices.Contains(algs, alg) {
 		return nil, "", usagef("--alg %s does not fit %s (it signs with %s)", alg, kind, strings.Join(algs, ", "))
 	}
-	if kind == "an HMAC secret" {
-		if min := map[string]int{"HS256": 32, "HS384": 48, "HS512": 64}[alg]; hmacLen(key) < min {
-			return nil, "", usagef("the HMAC secret is shorter than %d bytes, the least %s accepts (RFC 7518 §3.2)", min, alg)
-		}
+	if _, minBits, _ := jwtverify.KeyType(alg); kind == "an HMAC secret" && hmacLen(key)*8 < minBits {
+		return nil, "", usagef("the HMAC secret is shorter than %d bytes, the least %s accepts (RFC 7518 §3.2)", minBits/8, alg)
 	}
 	return key, jwa.SignatureAlgorithm(alg), nil
 }
@@ -286,24 +284,20 @@ func keyAlgorithms(key jwk.Key) (kind string, algs []string, err error) {
 	}
 	switch k := raw.(type) {
 	case *rsa.PrivateKey:
-		if bits := k.N.BitLen(); bits < 2048 {
-			return "", nil, usagef("the RSA key has %d bits; revgate accepts 2048 or more", bits)
+		if _, minBits, _ := jwtverify.KeyType("RS256"); k.N.BitLen() < minBits {
+			return "", nil, usagef("the RSA key has %d bits; revgate accepts %d or more", k.N.BitLen(), minBits)
 		}
-		return "an RSA key", []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}, nil
+		return "an RSA key", jwtverify.AlgorithmsFor(&k.PublicKey), nil
 	case *ecdsa.PrivateKey:
-		switch k.Curve {
-		case elliptic.P256():
-			return "a P-256 key", []string{"ES256"}, nil
-		case elliptic.P384():
-			return "a P-384 key", []string{"ES384"}, nil
-		case elliptic.P521():
-			return "a P-521 key", []string{"ES512"}, nil
+		algs := jwtverify.AlgorithmsFor(&k.PublicKey)
+		if algs == nil {
+			return "", nil, usagef("unsupported elliptic curve %s", k.Curve.Params().Name)
 		}
-		return "", nil, usagef("unsupported elliptic curve %s", k.Curve.Params().Name)
+		return "a " + k.Curve.Params().Name + " key", algs, nil
 	case ed25519.PrivateKey:
-		return "an Ed25519 key", []string{"EdDSA"}, nil
+		return "an Ed25519 key", jwtverify.AlgorithmsFor(k.Public()), nil
 	case []byte:
-		return "an HMAC secret", []string{"HS256", "HS384", "HS512"}, nil
+		return "an HMAC secret", jwtverify.AlgorithmsFor(k), nil
 	case *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey:
 		return "", nil, usagef("the key is a public key; token mint needs the private key")
 	}

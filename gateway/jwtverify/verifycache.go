@@ -1,4 +1,4 @@
-package gateway
+package jwtverify
 
 import (
 	"hash/maphash"

@@ -1,4 +1,4 @@
-package gateway
+package jwtverify
 
 import (
 	"context"
@@ -10,15 +10,9 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -51,11 +45,6 @@ const (
 )
 
 const (
-	// minRSABits is the smallest RSA modulus accepted (RFC 7518 §3.3).
-	minRSABits = 2048
-	// minHMACBytes is the smallest HMAC secret accepted: the output size of
-	// SHA-256 (RFC 7518 §3.2).
-	minHMACBytes = 32
 	// maxJWKSBytes bounds a remote JWKS response, so a broken or hostile
 	// issuer cannot make every gateway buffer an endless body.
 	maxJWKSBytes = 1 << 20
@@ -182,7 +171,7 @@ func (s *keySet) infos() []KeyInfo {
 // with. keyAlg is the key's own alg ("" when it has none). The error says
 // why the key is unusable, without key material.
 func newKey(raw any, kid, keyAlg, source string, allowed algSet, now time.Time) (*verifyKey, error) {
-	kind, key, err := classifyKey(raw)
+	kind, key, bits, err := classifyKey(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -198,11 +187,20 @@ func newKey(raw any, kid, keyAlg, source string, allowed algSet, now time.Time) 
 		if !allowed.has(a) {
 			return nil, &skipKeyError{fmt.Sprintf("alg %s is not in jwt.algorithms", keyAlg)}
 		}
+		if bits < algTable[a].minBits {
+			return nil, fmt.Errorf("%s key of %d bits is shorter than %s's minimum of %d (RFC 7518 §3)", kind, bits, keyAlg, algTable[a].minBits)
+		}
 		algs = algSet(1) << a
 	} else {
-		algs = allowed & kindAlgs(kind)
-		if algs == 0 {
+		kindAllowed := allowed & kindAlgs(kind)
+		if kindAllowed == 0 {
 			return nil, &skipKeyError{fmt.Sprintf("jwt.algorithms allows no algorithm for %s keys", kind)}
+		}
+		// A key without alg serves only the algorithms it is long enough
+		// for: a 32-byte secret verifies HS256, never HS512.
+		algs = kindAllowed.fitting(bits)
+		if algs == 0 {
+			return nil, fmt.Errorf("%s key of %d bits is shorter than any allowed algorithm accepts (%s; RFC 7518 §3)", kind, bits, kindAllowed)
 		}
 	}
 	return &verifyKey{
@@ -219,36 +217,57 @@ type skipKeyError struct{ reason string }
 
 func (e *skipKeyError) Error() string { return e.reason }
 
-// classifyKey checks a public key's type and strength.
-func classifyKey(raw any) (keyKind, any, error) {
+// kindOf is the kind of a public key or HMAC secret; 0 for any other type
+// or curve.
+func kindOf(raw any) keyKind {
 	switch k := raw.(type) {
 	case *rsa.PublicKey:
-		if k.N == nil || k.N.BitLen() < minRSABits {
-			return 0, nil, fmt.Errorf("RSA key shorter than %d bits", minRSABits)
-		}
-		return kindRSA, k, nil
+		return kindRSA
 	case *ecdsa.PublicKey:
 		switch k.Curve {
 		case elliptic.P256():
-			return kindP256, k, nil
+			return kindP256
 		case elliptic.P384():
-			return kindP384, k, nil
+			return kindP384
 		case elliptic.P521():
-			return kindP521, k, nil
+			return kindP521
 		}
-		return 0, nil, &skipKeyError{"unsupported elliptic curve"}
+	case ed25519.PublicKey:
+		return kindEd25519
+	case []byte:
+		return kindHMAC
+	}
+	return 0
+}
+
+// classifyKey checks a public key's type and that it is at least as long
+// as the least demanding algorithm of its type accepts; bits is its size
+// (RSA modulus, HMAC secret; 0 where the type fixes it).
+func classifyKey(raw any) (kind keyKind, key any, bits int, err error) {
+	kind = kindOf(raw)
+	switch k := raw.(type) {
+	case *rsa.PublicKey:
+		if k.N == nil || k.N.BitLen() < minKindBits(kindRSA) {
+			return 0, nil, 0, fmt.Errorf("RSA key shorter than %d bits", minKindBits(kindRSA))
+		}
+		return kind, k, k.N.BitLen(), nil
+	case *ecdsa.PublicKey:
+		if kind == 0 {
+			return 0, nil, 0, &skipKeyError{"unsupported elliptic curve"}
+		}
+		return kind, k, 0, nil
 	case ed25519.PublicKey:
 		if len(k) != ed25519.PublicKeySize {
-			return 0, nil, errors.New("malformed Ed25519 key")
+			return 0, nil, 0, errors.New("malformed Ed25519 key")
 		}
-		return kindEd25519, k, nil
+		return kind, k, 0, nil
 	case []byte:
-		if len(k) < minHMACBytes {
-			return 0, nil, fmt.Errorf("HMAC key shorter than %d bytes (RFC 7518 §3.2)", minHMACBytes)
+		if len(k)*8 < minKindBits(kindHMAC) {
+			return 0, nil, 0, fmt.Errorf("HMAC key shorter than %d bytes (RFC 7518 §3.2)", minKindBits(kindHMAC)/8)
 		}
-		return kindHMAC, k, nil
+		return kind, k, len(k) * 8, nil
 	}
-	return 0, nil, &skipKeyError{fmt.Sprintf("unsupported key type %T", raw)}
+	return 0, nil, 0, &skipKeyError{fmt.Sprintf("unsupported key type %T", raw)}
 }
 
 // loadStaticKeys loads jwks_file, public_key_files and the HMAC secret.
@@ -412,247 +431,3 @@ func keyFromJWK(jk jwk.Key, source string, allowed algSet, now time.Time) (*veri
 	}
 	return newKey(raw, jk.KeyID(), jk.Algorithm().String(), source, allowed, now)
 }
-
-// remoteJWKS keeps jwks_url in a jwk.Cache that refreshes it in the
-// background every jwks_refresh, and refetches it at most once per cooldown
-// when a token names a kid no loaded key carries.
-type remoteJWKS struct {
-	url string
-	// logURL is url with any password redacted, for logs and errors.
-	logURL   string
-	cache    *jwk.Cache
-	cooldown time.Duration
-	now      func() time.Time
-	log      *slog.Logger
-	// ctx is the verifier's lifetime: background fetches stop with it.
-	ctx context.Context
-	// loaded is set once a fetch has produced a usable key set.
-	loaded atomic.Bool
-	// observe is told every fetch's outcome (never nil).
-	observe func(error)
-
-	mu sync.Mutex
-	// lastKIDFetch is when the last unknown-kid refetch started.
-	lastKIDFetch time.Time
-	// inflight is closed when the running unknown-kid refetch ends; nil
-	// when none runs.
-	inflight chan struct{}
-}
-
-// newRemoteJWKS registers jwks_url with a jwk.Cache bound to ctx. Fetched
-// sets reach the verifier through onKeys, which returns an error (keeping
-// the last good set, both in the cache and in the verifier) when a set has
-// no usable key.
-func newRemoteJWKS(ctx context.Context, cfg VerifierConfig, log *slog.Logger, now func() time.Time, onKeys func(jwk.Set) error) (*remoteJWKS, error) {
-	u, err := url.Parse(cfg.JWT.JWKSURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, errors.New("jwt.jwks_url: expected an absolute http:// or https:// URL")
-	}
-	refresh := cfg.JWT.JWKSRefresh
-	if refresh <= 0 {
-		refresh = defaultJWKSRefresh
-	}
-	// httprc checks for due refreshes once per window and refuses an
-	// interval shorter than the window; it also ignores windows under 1s.
-	refresh = max(refresh, time.Second)
-	cooldown := cfg.JWT.JWKSUnknownKidCooldown
-	if cooldown <= 0 {
-		cooldown = defaultUnknownKidCooldown
-	}
-	if h := u.Hostname(); u.Scheme == "http" && h != "localhost" && !isLoopbackIP(h) {
-		log.Warn("jwt.jwks_url uses plain http: anyone on the network path can substitute signing keys", "url", config.RedactURL(cfg.JWT.JWKSURL))
-	}
-	r := &remoteJWKS{
-		url:      cfg.JWT.JWKSURL,
-		logURL:   config.RedactURL(cfg.JWT.JWKSURL),
-		cooldown: cooldown,
-		now:      now,
-		log:      log,
-		ctx:      ctx,
-		observe:  cfg.OnJWKSFetch,
-	}
-	if r.observe == nil {
-		r.observe = func(error) {}
-	}
-	client := cfg.HTTPClient
-	if client == nil {
-		client = &http.Client{
-			Timeout:   jwksFetchTimeout,
-			Transport: http.DefaultTransport.(*http.Transport).Clone(),
-		}
-	}
-	r.cache = jwk.NewCache(ctx,
-		jwk.WithRefreshWindow(time.Second),
-		jwk.WithErrSink(httprcErrSink(func(err error) {
-			r.observe(err)
-			r.log.Warn("jwks refresh failed; keeping the last good keys", "url", r.logURL, "error", r.redact(err))
-		})),
-	)
-	err = r.cache.Register(r.url,
-		jwk.WithHTTPClient(&jwksClient{ctx: ctx, client: client}),
-		jwk.WithRefreshInterval(refresh),
-		jwk.WithPostFetcher(jwk.PostFetchFunc(func(_ string, set jwk.Set) (jwk.Set, error) {
-			if err := onKeys(set); err != nil {
-				return nil, err // counted where the fetch's error surfaces
-			}
-			r.loaded.Store(true)
-			r.observe(nil)
-			return set, nil
-		})),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("jwt.jwks_url: %w", err)
-	}
-	return r, nil
-}
-
-// start fetches the set once, bounded by jwksFetchTimeout. When that fails
-// the gateway starts anyway (an unreachable issuer must not crash-loop a
-// fleet): Ready stays false and fetches are retried with backoff until one
-// succeeds. The periodic refresh runs regardless.
-func (r *remoteJWKS) start() {
-	if r.fetch() == nil {
-		return
-	}
-	go func() {
-		wait := jwksRetryMin
-		for !r.loaded.Load() {
-			t := time.NewTimer(wait)
-			select {
-			case <-r.ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-			if r.loaded.Load() || r.fetch() == nil {
-				return
-			}
-			wait = min(wait*2, jwksRetryMax)
-		}
-	}()
-}
-
-// fetch refreshes the set now and logs the outcome.
-func (r *remoteJWKS) fetch() error {
-	ctx, cancel := context.WithTimeout(r.ctx, jwksFetchTimeout)
-	defer cancel()
-	set, err := r.cache.Refresh(ctx, r.url)
-	if err != nil {
-		r.observe(err)
-		r.log.Warn("jwks fetch failed; keeping the last good keys", "url", r.logURL, "error", r.redact(err), "have_keys", r.loaded.Load())
-		return err
-	}
-	r.log.Info("jwks fetched", "url", r.logURL, "keys", set.Len())
-	return nil
-}
-
-// refetchForUnknownKID refetches the set because a token named a kid that
-// no key carries, at most once per cooldown across all requests, so a flood
-// of made-up kids cannot hammer the issuer. Requests arriving while that
-// refetch runs wait for it (or their ctx). It reports whether a refetch ran,
-// i.e. whether looking the kid up again is worthwhile.
-func (r *remoteJWKS) refetchForUnknownKID(ctx context.Context) bool {
-	r.mu.Lock()
-	done := r.inflight
-	if done == nil {
-		now := r.now()
-		if !r.lastKIDFetch.IsZero() && now.Sub(r.lastKIDFetch) < r.cooldown {
-			r.mu.Unlock()
-			return false
-		}
-		r.lastKIDFetch = now
-		done = make(chan struct{})
-		r.inflight = done
-		// Detached from the request: a client that gives up must not
-		// cancel a fetch other requests wait for.
-		go func() {
-			_ = r.fetch()
-			r.mu.Lock()
-			r.inflight = nil
-			close(done)
-			r.mu.Unlock()
-		}()
-	}
-	r.mu.Unlock()
-	select {
-	case <-done:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-// redact removes the password of jwks_url from an error's text (httprc and
-// jwx quote the URL they fetched).
-func (r *remoteJWKS) redact(err error) string {
-	s := err.Error()
-	if r.logURL != r.url {
-		s = strings.ReplaceAll(s, r.url, r.logURL)
-	}
-	return s
-}
-
-// jwksClient is the httprc.HTTPClient for jwks_url: requests are bound to
-// the verifier's lifetime and bodies to maxJWKSBytes.
-type jwksClient struct {
-	ctx    context.Context
-	client *http.Client
-}
-
-func (c *jwksClient) Get(u string) (*http.Response, error) {
-	// The deadline holds whatever client was configured; it ends when the
-	// body has been read or closed (jwx reads it after Get returns).
-	ctx, cancel := context.WithTimeout(c.ctx, jwksFetchTimeout)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/jwk-set+json, application/json")
-	res, err := c.client.Do(req)
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	if res.StatusCode != http.StatusOK {
-		// jwx would reject it without reading or closing the body.
-		_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 4<<10))
-		_ = res.Body.Close()
-		cancel()
-		return nil, fmt.Errorf("unexpected status %q", res.Status)
-	}
-	res.Body = &jwksBody{r: http.MaxBytesReader(nil, res.Body, maxJWKSBytes), c: res.Body, cancel: cancel}
-	return res, nil
-}
-
-// jwksBody limits a JWKS response and closes it once read to the end or
-// failed: jwx reads the body but never closes it.
-type jwksBody struct {
-	r      io.Reader
-	c      io.Closer
-	cancel context.CancelFunc
-}
-
-func (b *jwksBody) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	if err != nil {
-		_ = b.Close()
-	}
-	return n, err
-}
-
-func (b *jwksBody) Close() error {
-	err := b.c.Close()
-	b.cancel()
-	return err
-}
-
-func isLoopbackIP(host string) bool {
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// httprcErrSink adapts a function to jwk.ErrSink.
-type httprcErrSink func(error)
-
-func (f httprcErrSink) Error(err error) { f(err) }

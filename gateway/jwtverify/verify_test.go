@@ -1,4 +1,4 @@
-package gateway
+package jwtverify
 
 import (
 	"bytes"
@@ -37,6 +37,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
 	"github.com/revgate/revgate/config"
+	"github.com/revgate/revgate/internal/testkit"
 )
 
 // Everything here is prefixed vt so it cannot clash with the other test
@@ -62,7 +63,8 @@ var vtKeys = sync.OnceValue(func() *vtKeySet {
 			panic(err)
 		}
 	}
-	k := &vtKeySet{hmac: []byte("0123456789abcdef0123456789abcdef-hmac-secret")}
+	// 64 bytes: long enough for HS512 (RFC 7518 §3.2).
+	k := &vtKeySet{hmac: []byte("0123456789abcdef0123456789abcdef-hmac-secret-0123456789abcdef-xy")}
 	var err error
 	k.rsaA, err = rsa.GenerateKey(rand.Reader, 2048)
 	check(err)
@@ -672,38 +674,6 @@ func TestVerifierKeysDescribeKeysWithoutMaterial(t *testing.T) {
 	}
 }
 
-// vtJWKSServer serves a JWKS it can swap or break, counting hits.
-type vtJWKSServer struct {
-	*httptest.Server
-	hits atomic.Int64
-	mu   sync.Mutex
-	body []byte
-	code int
-}
-
-func newVTJWKSServer(t testing.TB, body []byte) *vtJWKSServer {
-	s := &vtJWKSServer{body: body, code: http.StatusOK}
-	s.Server = httptest.NewServer(s)
-	t.Cleanup(s.Close)
-	return s
-}
-
-func (s *vtJWKSServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.hits.Add(1)
-	s.mu.Lock()
-	body, code := s.body, s.code
-	s.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_, _ = w.Write(body)
-}
-
-func (s *vtJWKSServer) set(code int, body []byte) {
-	s.mu.Lock()
-	s.code, s.body = code, body
-	s.mu.Unlock()
-}
-
 func vtEventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -729,10 +699,10 @@ func vtRemoteConfig(url string, clock func() time.Time) VerifierConfig {
 
 func TestJWKSUnknownKidFloodHitsTheIssuerAtMostOncePerCooldown(t *testing.T) {
 	k := vtKeys()
-	srv := newVTJWKSServer(t, vtJWKS(t, vtJWK(t, &k.rsaA.PublicKey, "a", "RS256")))
+	srv := testkit.NewJWKSServer(t, vtJWKS(t, vtJWK(t, &k.rsaA.PublicKey, "a", "RS256")))
 	clock := newVTClock(vtNow)
 	v := vtNewVerifier(t, vtRemoteConfig(srv.URL, clock.Now))
-	if got := srv.hits.Load(); got != 1 {
+	if got := srv.Hits.Load(); got != 1 {
 		t.Fatalf("hits after start = %d, want 1", got)
 	}
 	// The signature never matters: an unknown kid fails before it is checked.
@@ -755,39 +725,39 @@ func TestJWKSUnknownKidFloodHitsTheIssuerAtMostOncePerCooldown(t *testing.T) {
 	if n := wrong.Load(); n != 0 {
 		t.Errorf("%d of 10000 unknown-kid tokens did not fail with ErrUnknownKey", n)
 	}
-	if got := srv.hits.Load(); got != 2 {
+	if got := srv.Hits.Load(); got != 2 {
 		t.Fatalf("hits after 10000 unknown kids = %d, want 2 (start + one refetch)", got)
 	}
 
 	clock.Advance(59 * time.Second)
 	_, _ = v.Verify(t.Context(), header("still-cooling"), PurposeAccess)
-	if got := srv.hits.Load(); got != 2 {
+	if got := srv.Hits.Load(); got != 2 {
 		t.Fatalf("hits within the cooldown = %d, want 2", got)
 	}
 	clock.Advance(2 * time.Second)
 	_, _ = v.Verify(t.Context(), header("after-cooldown"), PurposeAccess)
 	_, _ = v.Verify(t.Context(), header("after-cooldown-2"), PurposeAccess)
-	if got := srv.hits.Load(); got != 3 {
+	if got := srv.Hits.Load(); got != 3 {
 		t.Fatalf("hits after the cooldown = %d, want 3", got)
 	}
 }
 
 func TestJWKSRotatedKeyIsFetchedOnFirstUse(t *testing.T) {
 	k := vtKeys()
-	srv := newVTJWKSServer(t, vtJWKS(t, vtJWK(t, &k.rsaA.PublicKey, "a", "RS256")))
+	srv := testkit.NewJWKSServer(t, vtJWKS(t, vtJWK(t, &k.rsaA.PublicKey, "a", "RS256")))
 	v := vtNewVerifier(t, vtRemoteConfig(srv.URL, func() time.Time { return vtNow }))
-	srv.set(http.StatusOK, vtJWKS(t, vtJWK(t, &k.rsaA.PublicKey, "a", "RS256"), vtJWK(t, &k.rsaB.PublicKey, "b", "RS256")))
+	srv.Set(http.StatusOK, vtJWKS(t, vtJWK(t, &k.rsaA.PublicKey, "a", "RS256"), vtJWK(t, &k.rsaB.PublicKey, "b", "RS256")))
 	raw := vtSign(t, "RS256", k.rsaB, map[string]any{"kid": "b"}, vtClaims(map[string]any{"iss": vtDel, "aud": vtDel}))
 	_, err := v.Verify(t.Context(), raw, PurposeAccess)
 	vtWantErr(t, raw, err, nil)
-	if got := srv.hits.Load(); got != 2 {
+	if got := srv.Hits.Load(); got != 2 {
 		t.Errorf("hits = %d, want 2", got)
 	}
 }
 
 func TestJWKSRemoteSetNeverTrustsSymmetricOrPrivateKeys(t *testing.T) {
 	k := vtKeys()
-	srv := newVTJWKSServer(t, vtJWKS(t,
+	srv := testkit.NewJWKSServer(t, vtJWKS(t,
 		vtJWK(t, k.hmac, "oct", "HS256"),
 		vtJWK(t, k.ed, "ed-private", "EdDSA"),
 		vtJWK(t, &k.rsaA.PublicKey, "a", "RS256"),
@@ -836,13 +806,13 @@ func TestJWKSRefreshFailureKeepsTheLastGoodKeys(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newVTJWKSServer(t, good)
+			srv := testkit.NewJWKSServer(t, good)
 			cfg := vtRemoteConfig(srv.URL, func() time.Time { return vtNow })
 			cfg.JWT.JWKSRefresh = time.Second
 			v := vtNewVerifier(t, cfg)
-			srv.set(tt.code, tt.body)
-			before := srv.hits.Load()
-			vtEventually(t, 10*time.Second, "a background refresh", func() bool { return srv.hits.Load() >= before+2 })
+			srv.Set(tt.code, tt.body)
+			before := srv.Hits.Load()
+			vtEventually(t, 10*time.Second, "a background refresh", func() bool { return srv.Hits.Load() >= before+2 })
 			_, err := v.Verify(t.Context(), raw, PurposeAccess)
 			vtWantErr(t, raw, err, nil)
 			if !v.Ready() || len(v.Keys()) != 1 {
@@ -854,11 +824,11 @@ func TestJWKSRefreshFailureKeepsTheLastGoodKeys(t *testing.T) {
 
 func TestJWKSBackgroundRefreshPicksUpRotation(t *testing.T) {
 	k := vtKeys()
-	srv := newVTJWKSServer(t, vtJWKS(t, vtJWK(t, &k.rsaA.PublicKey, "a", "RS256")))
+	srv := testkit.NewJWKSServer(t, vtJWKS(t, vtJWK(t, &k.rsaA.PublicKey, "a", "RS256")))
 	cfg := vtRemoteConfig(srv.URL, func() time.Time { return vtNow })
 	cfg.JWT.JWKSRefresh = time.Second
 	v := vtNewVerifier(t, cfg)
-	srv.set(http.StatusOK, vtJWKS(t, vtJWK(t, &k.rsaB.PublicKey, "b", "RS256")))
+	srv.Set(http.StatusOK, vtJWKS(t, vtJWK(t, &k.rsaB.PublicKey, "b", "RS256")))
 	vtEventually(t, 10*time.Second, "the rotated key", func() bool {
 		ks := v.Keys()
 		return len(ks) == 1 && ks[0].KID == "b"
@@ -911,31 +881,31 @@ func TestJWKSUnreachableAtStartIsNotFatal(t *testing.T) {
 
 func TestJWKSErrorAtStartRetriesUntilKeysArrive(t *testing.T) {
 	k := vtKeys()
-	srv := newVTJWKSServer(t, nil)
-	srv.set(http.StatusServiceUnavailable, []byte("down"))
+	srv := testkit.NewJWKSServer(t, nil)
+	srv.Set(http.StatusServiceUnavailable, []byte("down"))
 	v := vtNewVerifier(t, vtRemoteConfig(srv.URL, func() time.Time { return vtNow }))
 	if v.Ready() {
 		t.Fatal("Ready() = true while the issuer answers 503")
 	}
-	srv.set(http.StatusOK, vtJWKS(t, vtJWK(t, &k.ec.PublicKey, "ec", "ES256")))
+	srv.Set(http.StatusOK, vtJWKS(t, vtJWK(t, &k.ec.PublicKey, "ec", "ES256")))
 	vtEventually(t, 10*time.Second, "Ready()", v.Ready)
 }
 
 func TestJWKSRefreshStopsWithTheContext(t *testing.T) {
 	k := vtKeys()
-	srv := newVTJWKSServer(t, vtJWKS(t, vtJWK(t, &k.rsaA.PublicKey, "a", "RS256")))
+	srv := testkit.NewJWKSServer(t, vtJWKS(t, vtJWK(t, &k.rsaA.PublicKey, "a", "RS256")))
 	cfg := vtRemoteConfig(srv.URL, func() time.Time { return vtNow })
 	cfg.JWT.JWKSRefresh = time.Second
 	ctx, cancel := context.WithCancel(t.Context())
 	if _, err := NewVerifier(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
-	vtEventually(t, 10*time.Second, "a background refresh", func() bool { return srv.hits.Load() >= 2 })
+	vtEventually(t, 10*time.Second, "a background refresh", func() bool { return srv.Hits.Load() >= 2 })
 	cancel()
 	time.Sleep(100 * time.Millisecond)
-	after := srv.hits.Load()
+	after := srv.Hits.Load()
 	time.Sleep(2500 * time.Millisecond)
-	if got := srv.hits.Load(); got != after {
+	if got := srv.Hits.Load(); got != after {
 		t.Errorf("hits went from %d to %d after the context ended", after, got)
 	}
 }

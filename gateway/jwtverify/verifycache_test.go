@@ -1,10 +1,11 @@
-package gateway
+package jwtverify
 
 import (
 	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/revgate/revgate/config"
+	"github.com/revgate/revgate/internal/testkit"
 )
 
 // fakeClock is a settable clock for the verifier.
@@ -30,7 +32,10 @@ func (c *fakeClock) add(d time.Duration) {
 
 func newCachedVerifier(t *testing.T, mutate func(*config.JWT), now func() time.Time) *Verifier {
 	t.Helper()
-	cfg := testConfig(t, "http://127.0.0.1:1")
+	cfg := config.Default()
+	cfg.JWT.JWKSFile = testkit.JWKSFile(t, testkit.SigningKey(t))
+	cfg.JWT.Issuer = config.StringList{testkit.Issuer}
+	cfg.JWT.Audience = config.StringList{testkit.Audience}
 	if mutate != nil {
 		mutate(&cfg.JWT)
 	}
@@ -48,7 +53,7 @@ func TestTheVerifyCacheNeverOutlivesTheToken(t *testing.T) {
 	clock := &fakeClock{t: time.Now()}
 	v := newCachedVerifier(t, nil, clock.now)
 	exp := clock.now().Add(time.Minute)
-	token := mint(t, tok{exp: exp})
+	token := testkit.Mint(t, testkit.Token{Exp: exp})
 	if _, err := v.Verify(context.Background(), token, PurposeAccess); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +79,7 @@ func TestTheVerifyCacheIsPerPurpose(t *testing.T) {
 		j.RequiredClaims = map[string]any{"token_type": "access"}
 		j.RefreshRequiredClaims = map[string]any{"token_type": "refresh"}
 	}, nil)
-	access := mint(t, tok{extra: map[string]any{"token_type": "access"}})
+	access := testkit.Mint(t, testkit.Token{Extra: map[string]any{"token_type": "access"}})
 	for range 2 {
 		if _, err := v.Verify(context.Background(), access, PurposeAccess); err != nil {
 			t.Fatal(err)
@@ -86,11 +91,11 @@ func TestTheVerifyCacheIsPerPurpose(t *testing.T) {
 }
 
 func TestARemovedKeyTakesItsCachedTokensWithIt(t *testing.T) {
-	pub, _ := testSigningKey(t).PublicKey()
+	pub, _ := testkit.SigningKey(t).PublicKey()
 	set := jwk.NewSet()
 	_ = set.AddKey(pub)
 	withKey, _ := json.Marshal(set)
-	other, _ := jwk.FromRaw(mustRSA(t))
+	other, _ := jwk.FromRaw(testkit.RSAKey(t))
 	otherPub, _ := other.PublicKey()
 	_ = otherPub.Set(jwk.KeyIDKey, "rotated")
 	set2 := jwk.NewSet()
@@ -110,7 +115,7 @@ func TestARemovedKeyTakesItsCachedTokensWithIt(t *testing.T) {
 		j.JWKSURL = jwks.URL
 		j.JWKSRefresh = time.Second
 	}, nil)
-	token := mint(t, tok{})
+	token := testkit.Mint(t, testkit.Token{})
 	if _, err := v.Verify(context.Background(), token, PurposeAccess); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +137,7 @@ func TestTheVerifyCacheStaysBounded(t *testing.T) {
 	now := time.Now()
 	ks := &keySet{}
 	for i := range 1000 {
-		c.put(randomJTI()+itoa(int64(i)), PurposeAccess, &Claims{}, ks, now.Add(time.Hour), now)
+		c.put(testkit.RandomJTI()+strconv.Itoa(i), PurposeAccess, &Claims{}, ks, now.Add(time.Hour), now)
 	}
 	n := 0
 	for i := range c.shards {

@@ -1,4 +1,4 @@
-package gateway
+package jwtverify
 
 import (
 	"errors"
@@ -68,7 +68,7 @@ type TokenError struct {
 func (e *TokenError) Error() string { return e.Description }
 func (e *TokenError) Unwrap() error { return e.Err }
 
-// tokenError builds a TokenError whose description is the sentinel's text.
-func tokenError(err error) *TokenError {
+// NewTokenError builds a TokenError whose description is the sentinel's text.
+func NewTokenError(err error) *TokenError {
 	return &TokenError{Err: err, Description: err.Error()}
 }

@@ -1,0 +1,5 @@
+// Package testkit holds what revgate's tests share: a log buffer safe for
+// concurrent writers, loopback listeners handed over still open (so no test
+// races another for a port it closed), and real keys and signed tokens.
+// It is imported by tests only.
+package testkit
