@@ -1,8 +1,14 @@
-// Package gateway is revgate's HTTP side: it finds the token in a request,
-// verifies it, asks the revocation store whether it has been revoked and
-// proxies what passes to the upstream. It also serves the admin API, the
-// self-service logout endpoint, health checks and metrics.
+// Package gateway is revgate's HTTP side: its listeners, and the one
+// authorization core they share.
 //
-// The request pipeline (pipeline.go) is independent of the reverse proxy, so
-// the same verify → revocation check can answer other kinds of request.
+// The core (core.go) takes a request and its cleaned path and returns a
+// decision: the route, the verified claims, the refusal if any, and what
+// must run after the upstream answers (refresh reuse detection). It finds
+// the token (extract.go), verifies it (package jwtverify) and checks the
+// revocation store in one round trip (pipeline.go), and applies
+// on_store_error. The front doors are thin adapters around it: the reverse
+// proxy (gateway.go, proxy.go) and self-service logout (logout.go); the
+// decision endpoints will be the next. Each listener turns errors into
+// answers and metric outcomes from one table (errors.go). The admin API
+// (admin.go), health checks and metrics are served on the admin listener.
 package gateway

@@ -41,66 +41,127 @@ var (
 	errClientGone          = errors.New("client closed the request")
 )
 
-// outcome classifies an error from the pipeline.
-func outcome(err error) string {
-	switch {
-	case err == nil:
-		return OutcomeAllowed
-	case errors.Is(err, jwtverify.ErrNoToken):
-		return OutcomeNoToken
-	case errors.Is(err, ErrRevokedJTI):
-		return OutcomeRevokedJTI
-	case errors.Is(err, ErrRevokedSubject):
-		return OutcomeRevokedSubject
-	case errors.Is(err, ErrRevokedGlobal):
-		return OutcomeRevokedGlobal
-	case errors.Is(err, ErrReusedRefresh):
-		return OutcomeRefreshReused
-	case errors.Is(err, revocation.ErrUnavailable):
-		return OutcomeStoreUnavailable
-	case errors.Is(err, errClientGone):
-		return OutcomeClientClosed
-	case errors.Is(err, errUpstreamUnreachable), errors.Is(err, errUpstreamTimeout):
-		return OutcomeUpstreamError
-	case errors.Is(err, errAmbiguousPath), errors.Is(err, errBadBody), errors.Is(err, errNotJSONBody):
-		return OutcomeBadRequest
+// refusal is how the proxy listener answers one class of error, and how
+// the request is counted: the status, the body's error code and the
+// metric outcome come from one row, so they cannot drift apart.
+type refusal struct {
+	status int
+	// code is the JSON body's "error"; "" writes no body (the client has
+	// gone).
+	code    string
+	outcome string
+	// describe gives error_description; nil means err.Error().
+	describe func(error) string
+	// challenge, when set, gives WWW-Authenticate.
+	challenge func(error) string
+}
+
+// refusalRow matches errors to a refusal.
+type refusalRow struct {
+	is func(error) bool
+	refusal
+}
+
+// proxyRefusals is the proxy listener's one table from error to answer,
+// matched in order: the first row whose is reports true wins, so a
+// sentinel wrapped in another (ErrNoToken in a *TokenError, a reused
+// refresh token in ErrTokenRevoked) comes before the row of its wrapper.
+var proxyRefusals = []refusalRow{
+	{isErr(jwtverify.ErrNoToken), refusal{http.StatusUnauthorized, "unauthorized", OutcomeNoToken, fixed("no token"), fixed(`Bearer realm="revgate"`)}},
+	{isErr(ErrRevokedJTI), tokenRefusal(OutcomeRevokedJTI)},
+	{isErr(ErrRevokedSubject), tokenRefusal(OutcomeRevokedSubject)},
+	{isErr(ErrRevokedGlobal), tokenRefusal(OutcomeRevokedGlobal)},
+	{isErr(ErrReusedRefresh), tokenRefusal(OutcomeRefreshReused)},
+	{isTokenError, tokenRefusal(OutcomeInvalidToken)},
+	{isErr(errLogoutStoreFailedHalf), refusal{http.StatusServiceUnavailable, "revocation_unavailable", OutcomeStoreUnavailable, nil, nil}},
+	{isErr(revocation.ErrUnavailable), refusal{http.StatusServiceUnavailable, "revocation_unavailable", OutcomeStoreUnavailable, fixed("revocation state cannot be read; try again"), nil}},
+	{isErr(errClientGone), refusal{499, "", OutcomeClientClosed, nil, nil}}, // nginx's "client closed request"; nobody reads it
+	{isErr(errAmbiguousPath), badRequest(http.StatusBadRequest, "invalid_request")},
+	{isErr(errBadBody), badRequest(http.StatusBadRequest, "invalid_request")},
+	{isErr(errNotJSONBody), badRequest(http.StatusUnsupportedMediaType, "invalid_request")},
+	{isErr(errBodyTooLarge), badRequest(http.StatusRequestEntityTooLarge, "invalid_request")},
+	{isErr(errLogoutMethod), badRequest(http.StatusMethodNotAllowed, "invalid_request")},
+	{isErr(errLogoutForeignRefresh), badRequest(http.StatusForbidden, "forbidden")},
+	{isErr(errLogoutNoJTI, errLogoutRefreshNoJTI, errLogoutNoSubject, errLogoutInvalidRefresh), badRequest(http.StatusBadRequest, "invalid_request")},
+	{isErr(errUpstreamTimeout), refusal{http.StatusGatewayTimeout, "upstream_timeout", OutcomeUpstreamError, nil, nil}},
+}
+
+// upstreamRefusal answers every other error: the upstream could not be
+// reached.
+var upstreamRefusal = refusal{http.StatusBadGateway, "bad_gateway", OutcomeUpstreamError, fixed(errUpstreamUnreachable.Error()), nil}
+
+// isErr matches errors wrapping any of targets.
+func isErr(targets ...error) func(error) bool {
+	return func(err error) bool {
+		for _, t := range targets {
+			if errors.Is(err, t) {
+				return true
+			}
+		}
+		return false
 	}
+}
+
+func isTokenError(err error) bool {
+	var te *jwtverify.TokenError
+	return errors.As(err, &te)
+}
+
+func fixed(s string) func(error) string { return func(error) string { return s } }
+
+// tokenRefusal is the 401 of a token that failed a check (RFC 6750 §3).
+func tokenRefusal(outcome string) refusal {
+	return refusal{http.StatusUnauthorized, "invalid_token", outcome, tokenDescription, func(err error) string {
+		return invalidTokenChallenge(tokenDescription(err))
+	}}
+}
+
+func tokenDescription(err error) string {
 	var te *jwtverify.TokenError
 	if errors.As(err, &te) {
-		return OutcomeInvalidToken
+		return te.Description
 	}
-	return OutcomeUpstreamError
+	return err.Error()
+}
+
+func badRequest(status int, code string) refusal {
+	return refusal{status, code, OutcomeBadRequest, nil, nil}
+}
+
+// refusalFor finds err's row.
+func refusalFor(err error) refusal {
+	for _, row := range proxyRefusals {
+		if row.is(err) {
+			return row.refusal
+		}
+	}
+	return upstreamRefusal
+}
+
+// outcome classifies a request's error for metrics and the access log.
+func outcome(err error) string {
+	if err == nil {
+		return OutcomeAllowed
+	}
+	return refusalFor(err).outcome
 }
 
 // writeProxyError is the one place where the proxy listener turns an error
-// into a response.
+// into a response, from err's row of proxyRefusals.
 func writeProxyError(w http.ResponseWriter, err error) {
-	h := w.Header()
-	var te *jwtverify.TokenError
-	switch {
-	case errors.Is(err, jwtverify.ErrNoToken):
-		h.Set("WWW-Authenticate", `Bearer realm="revgate"`)
-		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "unauthorized", Description: "no token"})
-	case errors.As(err, &te):
-		h.Set("WWW-Authenticate", invalidTokenChallenge(te.Description))
-		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "invalid_token", Description: te.Description})
-	case errors.Is(err, revocation.ErrUnavailable):
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "revocation_unavailable", Description: "revocation state cannot be read; try again"})
-	case errors.Is(err, errAmbiguousPath):
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: "invalid_request", Description: err.Error()})
-	case errors.Is(err, errBadBody):
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: "invalid_request", Description: err.Error()})
-	case errors.Is(err, errNotJSONBody):
-		writeJSON(w, http.StatusUnsupportedMediaType, errorBody{Error: "invalid_request", Description: err.Error()})
-	case errors.Is(err, errBodyTooLarge):
-		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: "invalid_request", Description: err.Error()})
-	case errors.Is(err, errUpstreamTimeout):
-		writeJSON(w, http.StatusGatewayTimeout, errorBody{Error: "upstream_timeout", Description: err.Error()})
-	case errors.Is(err, errClientGone):
-		w.WriteHeader(499) // nginx's "client closed request"; nobody reads it
-	default:
-		writeJSON(w, http.StatusBadGateway, errorBody{Error: "bad_gateway", Description: errUpstreamUnreachable.Error()})
+	rf := refusalFor(err)
+	if rf.challenge != nil {
+		w.Header().Set("WWW-Authenticate", rf.challenge(err))
 	}
+	if rf.code == "" {
+		w.WriteHeader(rf.status)
+		return
+	}
+	desc := err.Error()
+	if rf.describe != nil {
+		desc = rf.describe(err)
+	}
+	writeJSON(w, rf.status, errorBody{Error: rf.code, Description: desc})
 }
 
 // errorBody is the proxy listener's error document (RFC 6750 names).

@@ -69,6 +69,9 @@ type Gateway struct {
 	extractor *extractor
 	router    *router
 	proxy     *httputil.ReverseProxy
+	// headers renders forward_headers for the proxy and, next, decision
+	// answers.
+	headers *claimHeaders
 	// markTTL is how long a subject or global mark must live: every token it
 	// can reject has expired by then.
 	markTTL time.Duration
@@ -124,7 +127,8 @@ func New(o Options) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	rp, err := newReverseProxy(cfg.Upstream, cfg.JWT, o.Logger)
+	headers := newClaimHeaders(cfg.JWT.ForwardHeaders, cfg.JWT.SubjectClaim)
+	rp, err := newReverseProxy(cfg.Upstream, headers, o.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -142,6 +146,7 @@ func New(o Options) (*Gateway, error) {
 		extractor:      x,
 		router:         newRouter(cfg.Routes),
 		proxy:          rp,
+		headers:        headers,
 		markTTL:        cfg.Revocation.MaxTokenLifetime + cfg.JWT.Leeway,
 		failOpen:       cfg.Revocation.OnStoreError == config.OnStoreErrorOpen,
 		includeSubject: cfg.Log.IncludeSubject,
@@ -176,9 +181,9 @@ func (g *Gateway) ProxyHandler() http.Handler {
 	return e
 }
 
-// serveProxy is the proxy pipeline, top to bottom: clean the path, pick the
-// route, find the token, verify it, check revocation, forward. Whatever
-// happens, the request ends as one metric sample and one access log line.
+// serveProxy is the proxy listener's front door: clean the path, answer
+// logout, ask the core, then forward or refuse. Whatever happens, the
+// request ends as one metric sample and one access log line.
 func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
 	fi := &forwardInfo{start: time.Now(), route: "invalid_path", outcome: OutcomeAllowed}
 	r.Header[headerRequestID] = []string{g.requestIDs.id(r)}
@@ -194,43 +199,17 @@ func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
 
 	if g.cfg.Logout.Path != "" && clean == g.cfg.Logout.Path {
 		fi.route = "logout"
-		fi.outcome = g.serveLogout(w, r)
+		if err := g.serveLogout(w, r); err != nil {
+			refuse(w, fi, err)
+		}
 		return
 	}
 
-	rt, err := g.router.match(clean)
-	if err != nil {
-		refuse(w, fi, err)
+	fi.d = g.authorize(r, clean)
+	fi.route, fi.outcome = fi.d.route.label, fi.d.outcome()
+	if fi.d.err != nil {
+		writeProxyError(w, fi.d.err)
 		return
-	}
-	fi.route = rt.label
-	switch rt.auth {
-	case config.AuthNone:
-	case config.AuthRefresh:
-		fi.claims, err = g.authorizeRefresh(r, fi)
-	default: // required, and anything unknown: deny by default
-		fi.claims, err = g.authorizeAccess(r)
-	}
-	if err != nil {
-		if !errors.Is(err, revocation.ErrUnavailable) {
-			refuse(w, fi, err)
-			return
-		}
-		// While the circuit is open the breaker has logged the outage once;
-		// a line per refused request would flood the log.
-		refused, forwarded := slog.LevelError, slog.LevelWarn
-		if errors.Is(err, errCircuitOpen) {
-			refused, forwarded = slog.LevelDebug, slog.LevelDebug
-		}
-		if !g.failOpen {
-			g.log.Log(r.Context(), refused, "revocation store unavailable; refusing request (on_store_error: closed)", "route", fi.route, "error", err.Error())
-			refuse(w, fi, err)
-			return
-		}
-		// The token verified but its revocation state is unknown: forward,
-		// and say so.
-		fi.outcome = OutcomeStoreFailOpen
-		g.log.Log(r.Context(), forwarded, "revocation store unavailable; forwarding (on_store_error: open)", "route", fi.route, "error", err.Error())
 	}
 	g.proxy.ServeHTTP(w, withForward(r, fi))
 }
@@ -272,18 +251,8 @@ func (g *Gateway) finish(w *echo.Response, r *http.Request, fi *forwardInfo) {
 	if fi.upstreamDone {
 		attrs = append(attrs, slog.Float64("upstream_ms", float64(fi.upstreamTime.Microseconds())/1000))
 	}
-	if g.includeSubject && fi.claims != nil && fi.claims.Subject != "" {
-		attrs = append(attrs, slog.String("subject", fi.claims.Subject))
+	if g.includeSubject && fi.d.claims != nil && fi.d.claims.Subject != "" {
+		attrs = append(attrs, slog.String("subject", fi.d.claims.Subject))
 	}
 	g.access.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
-}
-
-// authorizeAccess runs extract → verify → revocation check for a route that
-// needs an access token.
-func (g *Gateway) authorizeAccess(r *http.Request) (*jwtverify.Claims, error) {
-	raw, err := g.extractor.extract(r)
-	if err != nil {
-		return nil, err
-	}
-	return g.pipeline.authorize(r.Context(), raw, jwtverify.PurposeAccess)
 }

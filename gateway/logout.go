@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/revgate/revgate/config"
 	"github.com/revgate/revgate/gateway/jwtverify"
 )
 
@@ -34,28 +35,25 @@ var (
 // serveLogout is the self-service logout endpoint: the caller revokes its own
 // token, optionally its refresh token, optionally every token of its subject.
 // Everything is checked before anything is written, so a bad request revokes
-// nothing. It is never forwarded upstream. It returns the request outcome.
-func (g *Gateway) serveLogout(w http.ResponseWriter, r *http.Request) string {
+// nothing. It is never forwarded upstream. It answers success itself and
+// returns any refusal for the listener's refusal table.
+func (g *Gateway) serveLogout(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "invalid_request", Description: errLogoutMethod.Error()})
-		return OutcomeBadRequest
+		return errLogoutMethod
 	}
-	claims, err := g.authorizeAccess(r)
+	claims, _, err := g.check(r, config.AuthRequired)
 	if err != nil {
-		writeProxyError(w, err)
-		return outcome(err)
+		return err
 	}
 	body, err := readBody(w, r)
 	if err != nil {
-		writeProxyError(w, err)
-		return OutcomeBadRequest
+		return err
 	}
 	var req logoutBody
 	if len(body) > 0 {
 		if err := decodeJSON(body, &req); err != nil {
-			writeProxyError(w, err)
-			return OutcomeBadRequest
+			return err
 		}
 	}
 
@@ -64,19 +62,19 @@ func (g *Gateway) serveLogout(w http.ResponseWriter, r *http.Request) string {
 		refresh, err = g.verifier.Verify(r.Context(), req.Refresh, jwtverify.PurposeRefresh)
 		switch {
 		case err != nil:
-			return g.logoutRefused(w, http.StatusBadRequest, errLogoutInvalidRefresh)
+			return errLogoutInvalidRefresh
 		case refresh.Subject != claims.Subject || claims.Subject == "":
 			// Two tokens without a subject are no evidence of one owner.
-			return g.logoutRefused(w, http.StatusForbidden, errLogoutForeignRefresh)
+			return errLogoutForeignRefresh
 		case refresh.JTI == "":
-			return g.logoutRefused(w, http.StatusBadRequest, errLogoutRefreshNoJTI)
+			return errLogoutRefreshNoJTI
 		}
 	}
 	if claims.JTI == "" && !req.All {
-		return g.logoutRefused(w, http.StatusBadRequest, errLogoutNoJTI)
+		return errLogoutNoJTI
 	}
 	if req.All && claims.Subject == "" {
-		return g.logoutRefused(w, http.StatusBadRequest, errLogoutNoSubject)
+		return errLogoutNoSubject
 	}
 
 	resp := logoutResponse{Status: "logged_out", Revoked: []string{}}
@@ -84,7 +82,7 @@ func (g *Gateway) serveLogout(w http.ResponseWriter, r *http.Request) string {
 	subject := slog.String("subject", claims.Subject)
 	if claims.JTI != "" {
 		if err := g.store.RevokeToken(ctx, claims.JTI, g.recordExpiry(claims)); err != nil {
-			return g.logoutStoreFailed(w, r, err, resp)
+			return g.logoutStoreFailed(r, err, resp)
 		}
 		g.metrics.revocations.WithLabelValues("token", "logout").Inc()
 		g.auditEvent(r, "revoke_token", actorSelfService, subject, slog.String("jti", claims.JTI))
@@ -92,7 +90,7 @@ func (g *Gateway) serveLogout(w http.ResponseWriter, r *http.Request) string {
 	}
 	if refresh != nil {
 		if err := g.store.RevokeToken(ctx, refresh.JTI, g.recordExpiry(refresh)); err != nil {
-			return g.logoutStoreFailed(w, r, err, resp)
+			return g.logoutStoreFailed(r, err, resp)
 		}
 		g.metrics.revocations.WithLabelValues("token", "logout").Inc()
 		g.auditEvent(r, "revoke_token", actorSelfService, subject, slog.String("jti", refresh.JTI))
@@ -101,30 +99,20 @@ func (g *Gateway) serveLogout(w http.ResponseWriter, r *http.Request) string {
 	if req.All {
 		mark, err := g.store.MarkSubject(ctx, claims.Subject, g.now(), g.markTTL)
 		if err != nil {
-			return g.logoutStoreFailed(w, r, err, resp)
+			return g.logoutStoreFailed(r, err, resp)
 		}
 		g.metrics.revocations.WithLabelValues("subject", "logout").Inc()
 		g.auditEvent(r, "revoke_subject", actorSelfService, subject, slog.Time("revoked_before", mark.UTC()))
 		resp.Revoked = append(resp.Revoked, "all_sessions")
 	}
 	writeJSON(w, http.StatusOK, resp)
-	return OutcomeAllowed
+	return nil
 }
 
-func (g *Gateway) logoutRefused(w http.ResponseWriter, status int, err error) string {
-	code := "invalid_request"
-	if status == http.StatusForbidden {
-		code = "forbidden"
-	}
-	writeJSON(w, status, errorBody{Error: code, Description: err.Error()})
-	return OutcomeBadRequest
-}
-
-// logoutStoreFailed answers a store failure during the writes. Each write is
+// logoutStoreFailed logs a store failure during the writes. Each write is
 // idempotent, so the client retrying the same logout completes it.
-func (g *Gateway) logoutStoreFailed(w http.ResponseWriter, r *http.Request, err error, done logoutResponse) string {
+func (g *Gateway) logoutStoreFailed(r *http.Request, err error, done logoutResponse) error {
 	g.metrics.storeError("revoke", err)
 	g.log.ErrorContext(r.Context(), "logout could not write to the revocation store", "error", err.Error(), "already_revoked", done.Revoked)
-	writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "revocation_unavailable", Description: errLogoutStoreFailedHalf.Error()})
-	return OutcomeStoreUnavailable
+	return errLogoutStoreFailedHalf
 }

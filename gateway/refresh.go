@@ -15,67 +15,65 @@ import (
 	"github.com/revgate/revgate/revocation"
 )
 
-// authorizeRefresh handles an `auth: refresh` route: the token is the JSON
-// body's `refresh` field (the body must be JSON, see requireJSONBody),
-// checked like an access token but with refresh_required_claims. The body
-// is forwarded unchanged. With reuse detection, a refresh token the
-// upstream already accepted once revokes its whole subject, and one it
-// accepts now is recorded as used.
-func (g *Gateway) authorizeRefresh(r *http.Request, fi *forwardInfo) (*jwtverify.Claims, error) {
+// checkRefresh is the token step of an `auth: refresh` route: the token is
+// the JSON body's `refresh` field (the body must be JSON, see
+// requireJSONBody), checked like an access token but with
+// refresh_required_claims. The body is forwarded unchanged. With reuse
+// detection, a refresh token the upstream already accepted once revokes its
+// whole subject, and the returned hook records one it accepts now as used.
+func (g *Gateway) checkRefresh(r *http.Request) (*jwtverify.Claims, func(*http.Response) error, error) {
 	if err := requireJSONBody(r); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	body, err := readBody(nil, r)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 	raw, err := refreshMember(body)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if raw == "" {
-		return nil, jwtverify.NewTokenError(jwtverify.ErrNoToken)
+		return nil, nil, jwtverify.NewTokenError(jwtverify.ErrNoToken)
 	}
 	claims, err := g.pipeline.authorize(r.Context(), raw, jwtverify.PurposeRefresh)
 	if errors.Is(err, ErrReusedRefresh) {
 		g.revokeReusedSubject(r, claims)
 	}
-	if err != nil {
-		return claims, err
+	if err != nil || !g.cfg.JWT.RefreshReuseDetection || claims.JTI == "" {
+		return claims, nil, err
 	}
-	if g.cfg.JWT.RefreshReuseDetection && claims.JTI != "" {
-		fi.onResponse = func(resp *http.Response) error {
-			if resp.StatusCode < 200 || resp.StatusCode > 299 {
-				return nil
-			}
-			// The upstream has answered; its answer goes to the client
-			// whatever happens here, so a failure is logged, not returned.
-			used, err := g.store.MarkUsed(resp.Request.Context(), claims.JTI, g.recordExpiry(claims))
-			switch {
-			case errors.Is(err, revocation.ErrNotReplicated):
-				// Recorded on the master, and its answer stands.
-				g.metrics.storeError("mark_used", err)
-				g.log.WarnContext(r.Context(), "a used refresh token was recorded but not acknowledged by enough replicas", "error", err.Error())
-			case err != nil:
-				g.metrics.storeError("mark_used", err)
-				g.log.ErrorContext(r.Context(), "recording a used refresh token failed; its reuse will not be detected", "error", err.Error())
-				return nil
-			}
-			if used {
-				// Another request with this refresh token got through since
-				// this one was checked: a replay that raced the first use.
-				// Its new tokens never reach this client, and the subject's
-				// mark revokes the other request's.
-				g.revokeReusedSubject(r, claims)
-				fi.outcome = OutcomeRefreshReused
-				replaceWithTokenError(resp, &jwtverify.TokenError{Err: ErrReusedRefresh, Description: jwtverify.ErrTokenRevoked.Error()})
-			}
+	return claims, func(resp *http.Response) error {
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
 			return nil
 		}
-	}
-	return claims, nil
+		// The upstream has answered; its answer goes to the client
+		// whatever happens here, so a failure is logged, not returned.
+		used, err := g.store.MarkUsed(resp.Request.Context(), claims.JTI, g.recordExpiry(claims))
+		switch {
+		case errors.Is(err, revocation.ErrNotReplicated):
+			// Recorded on the master, and its answer stands.
+			g.metrics.storeError("mark_used", err)
+			g.log.WarnContext(r.Context(), "a used refresh token was recorded but not acknowledged by enough replicas", "error", err.Error())
+		case err != nil:
+			g.metrics.storeError("mark_used", err)
+			g.log.ErrorContext(r.Context(), "recording a used refresh token failed; its reuse will not be detected", "error", err.Error())
+			return nil
+		}
+		if !used {
+			return nil
+		}
+		// Another request with this refresh token got through since
+		// this one was checked: a replay that raced the first use. Its
+		// new tokens never reach this client, and the subject's mark
+		// revokes the other request's.
+		g.revokeReusedSubject(r, claims)
+		reused := &jwtverify.TokenError{Err: ErrReusedRefresh, Description: jwtverify.ErrTokenRevoked.Error()}
+		replaceWithTokenError(resp, reused)
+		return reused
+	}, nil
 }
 
 // replaceWithTokenError turns the upstream's answer into the gateway's 401
