@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# test.sh — revgate's whole test suite, on a fresh machine, in one command.
+#
+# It installs what the tests start and is missing, then runs every test:
+#   - redis-server and redis-sentinel (Debian packages redis-server,
+#     redis-sentinel): the store tests start their own servers, Sentinels
+#     and Clusters on free loopback ports, never 6379;
+#   - Django and djangorestframework-simplejwt (python3-django,
+#     python3-djangorestframework-simplejwt), for the end-to-end test
+#     against a real simplejwt issuer;
+#   - helm v3.22.0, built from the Go module proxy once and cached in
+#     $(go env GOPATH)/bin, for the chart checks.
+# Packages come from apt, so installing needs Debian or Ubuntu and root (or
+# sudo). On another system install the same tools yourself first; the
+# script then finds them and installs nothing. Go 1.26 is assumed.
+#
+# Usage: ./test.sh [go test flags...], e.g. ./test.sh -run TestDemo -v
+set -euo pipefail
+cd "$(dirname "$0")"
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
+# The simplejwt test runs Debian's python3, whatever else is on PATH.
+/usr/bin/python3 -c 'import django, rest_framework_simplejwt' >/dev/null 2>&1 ||
+  missing+=(python3-django python3-djangorestframework-simplejwt)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: missing ${missing[*]} and no apt-get to install them; install them and run again" >&2
+    exit 1
+  fi
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  echo "installing: ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+export PATH="$PATH:$(go env GOPATH)/bin"
+if ! command -v helm >/dev/null 2>&1; then
+  echo "building helm v3.22.0 (once; cached in $(go env GOPATH)/bin)"
+  go install helm.sh/helm/v3/cmd/helm@v3.22.0
+fi
+
+# The gateway module, then the chart checks (a module of their own, so
+# Kubernetes types stay out of the gateway's).
+go test -race "$@" ./...
+(cd charts/tests && go test -race "$@" ./...)
