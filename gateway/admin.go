@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/revgate/revgate/gateway/adminapi"
 	"github.com/revgate/revgate/gateway/jwtverify"
 
 	"github.com/labstack/echo/v4"
@@ -33,23 +33,23 @@ type apiError struct {
 func (e *apiError) Error() string { return e.message }
 
 func fieldError(field, problem string) *apiError {
-	return &apiError{status: http.StatusBadRequest, code: "invalid_request", message: field + ": " + problem}
+	return &apiError{status: http.StatusBadRequest, code: adminapi.CodeInvalidRequest, message: field + ": " + problem}
 }
 
 func utf8Valid(s string) bool { return utf8.ValidString(s) }
 
 var (
-	errAdminNoToken       = &apiError{status: http.StatusUnauthorized, code: "unauthorized", message: "missing admin token (Authorization: Bearer <token>)"}
-	errAdminBadToken      = &apiError{status: http.StatusUnauthorized, code: "unauthorized", message: "admin token not accepted"}
-	errAdminFromBrowser   = &apiError{status: http.StatusForbidden, code: "forbidden", message: "with admin.insecure_no_auth, requests from a browser page (an Origin header) are refused"}
-	errAdminNotFound      = &apiError{status: http.StatusNotFound, code: "not_found", message: "no revocation recorded"}
-	errAdminNoRoute       = &apiError{status: http.StatusNotFound, code: "not_found", message: "no such endpoint"}
-	errAdminBadMethod     = &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", message: "method not allowed on this endpoint"}
-	errAdminTooLarge      = &apiError{status: http.StatusRequestEntityTooLarge, code: "request_too_large", message: errBodyTooLarge.Error()}
-	errAdminStoreDown     = &apiError{status: http.StatusServiceUnavailable, code: "revocation_unavailable", message: "revocation store unavailable; nothing was changed, retry"}
-	errAdminNotReplicated = &apiError{status: http.StatusServiceUnavailable, code: "not_replicated",
+	errAdminNoToken       = &apiError{status: http.StatusUnauthorized, code: adminapi.CodeUnauthorized, message: "missing admin token (Authorization: Bearer <token>)"}
+	errAdminBadToken      = &apiError{status: http.StatusUnauthorized, code: adminapi.CodeUnauthorized, message: "admin token not accepted"}
+	errAdminFromBrowser   = &apiError{status: http.StatusForbidden, code: adminapi.CodeForbidden, message: "with admin.insecure_no_auth, requests from a browser page (an Origin header) are refused"}
+	errAdminNotFound      = &apiError{status: http.StatusNotFound, code: adminapi.CodeNotRevoked, message: "no revocation recorded"}
+	errAdminNoRoute       = &apiError{status: http.StatusNotFound, code: adminapi.CodeNoSuchEndpoint, message: "no such endpoint"}
+	errAdminBadMethod     = &apiError{status: http.StatusMethodNotAllowed, code: adminapi.CodeMethodNotAllowed, message: "method not allowed on this endpoint"}
+	errAdminTooLarge      = &apiError{status: http.StatusRequestEntityTooLarge, code: adminapi.CodeRequestTooLarge, message: errBodyTooLarge.Error()}
+	errAdminStoreDown     = &apiError{status: http.StatusServiceUnavailable, code: adminapi.CodeStoreUnavailable, message: "revocation store unavailable; nothing was changed, retry"}
+	errAdminNotReplicated = &apiError{status: http.StatusServiceUnavailable, code: adminapi.CodeNotReplicated,
 		message: "the change was written but too few replicas acknowledged it (revocation.redis.min_replicas_ack); it may not survive a failover: retry"}
-	errAdminInternal   = &apiError{status: http.StatusInternalServerError, code: "internal_error", message: "internal error"}
+	errAdminInternal   = &apiError{status: http.StatusInternalServerError, code: adminapi.CodeInternal, message: "internal error"}
 	errAdminBothTokens = fieldError("token", "give either token or jti, not both")
 )
 
@@ -97,7 +97,7 @@ func (g *Gateway) adminError(err error, c echo.Context) {
 	case errors.Is(err, errBodyTooLarge):
 		ae = errAdminTooLarge
 	case errors.Is(err, errBadBody):
-		ae = &apiError{status: http.StatusBadRequest, code: "invalid_request", message: err.Error()}
+		ae = &apiError{status: http.StatusBadRequest, code: adminapi.CodeInvalidRequest, message: err.Error()}
 	case errors.Is(err, revocation.ErrNotFound):
 		ae = errAdminNotFound
 	case errors.Is(err, revocation.ErrNotReplicated):
@@ -121,7 +121,7 @@ func (g *Gateway) adminError(err error, c echo.Context) {
 	if ae.status == http.StatusUnauthorized {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="revgate-admin"`)
 	}
-	_ = c.JSON(ae.status, map[string]string{"error": ae.code, "message": ae.message})
+	_ = c.JSON(ae.status, adminapi.Error{Code: ae.code, Message: ae.message})
 }
 
 // adminAuth accepts the configured named bearer tokens. Tokens are compared
@@ -247,23 +247,8 @@ func readAdminBody(c echo.Context, v any) error {
 	return decodeJSON(b, v)
 }
 
-// revokeTokenRequest is the body of POST /v1/revocations/tokens.
-type revokeTokenRequest struct {
-	Token     string          `json:"token"`
-	JTI       string          `json:"jti"`
-	ExpiresAt json.RawMessage `json:"expires_at"`
-	Reason    string          `json:"reason"`
-}
-
-type tokenResponse struct {
-	JTI       string    `json:"jti"`
-	ExpiresAt time.Time `json:"expires_at"`
-	RevokedAt time.Time `json:"revoked_at,omitzero"`
-	Revoked   bool      `json:"revoked,omitempty"`
-}
-
 func (g *Gateway) revokeToken(c echo.Context) error {
-	var req revokeTokenRequest
+	var req adminapi.RevokeToken
 	if err := readAdminBody(c, &req); err != nil {
 		return err
 	}
@@ -310,7 +295,7 @@ func (g *Gateway) revokeToken(c echo.Context) error {
 	g.metrics.revocations.WithLabelValues("token", "admin").Inc()
 	g.auditEvent(c.Request(), "revoke_token", actor(c), slog.String("jti", jti),
 		slog.Time("expires_at", expiresAt.UTC()), slog.String("reason", req.Reason))
-	return c.JSON(http.StatusOK, tokenResponse{JTI: jti, ExpiresAt: expiresAt.UTC().Truncate(time.Second), RevokedAt: now.UTC()})
+	return c.JSON(http.StatusOK, adminapi.Token{JTI: jti, ExpiresAt: expiresAt.UTC().Truncate(time.Second), RevokedAt: now.UTC()})
 }
 
 const (
@@ -327,7 +312,7 @@ func (g *Gateway) getToken(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, tokenResponse{JTI: rec.JTI, ExpiresAt: rec.ExpiresAt.UTC(), Revoked: true})
+	return c.JSON(http.StatusOK, adminapi.Token{JTI: rec.JTI, ExpiresAt: rec.ExpiresAt.UTC(), Revoked: true})
 }
 
 func (g *Gateway) unrevokeToken(c echo.Context) error {
@@ -342,22 +327,11 @@ func (g *Gateway) unrevokeToken(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-// markRequest is the optional body of POST on subjects and all.
-type markRequest struct {
-	Before json.RawMessage `json:"before"`
-	Reason string          `json:"reason"`
-}
-
-type markResponse struct {
-	Subject       string    `json:"subject,omitempty"`
-	RevokedBefore time.Time `json:"revoked_before"`
-}
-
 // readMark reads a mark request; the mark defaults to now and may not lie
 // further ahead than the longest token lifetime (a mistaken far-future mark
 // would lock a user out for as long, and marks only move forward).
 func (g *Gateway) readMark(c echo.Context) (time.Time, string, error) {
-	var req markRequest
+	var req adminapi.RevokeMark
 	if err := readAdminBody(c, &req); err != nil {
 		return time.Time{}, "", err
 	}
@@ -394,7 +368,7 @@ func (g *Gateway) markSubject(c echo.Context) error {
 	g.metrics.revocations.WithLabelValues("subject", "admin").Inc()
 	g.auditEvent(c.Request(), "revoke_subject", actor(c), slog.String("subject", subject),
 		slog.Time("revoked_before", got.UTC()), slog.String("reason", reason))
-	return c.JSON(http.StatusOK, markResponse{Subject: subject, RevokedBefore: got.UTC()})
+	return c.JSON(http.StatusOK, adminapi.Mark{Subject: subject, RevokedBefore: got.UTC()})
 }
 
 func (g *Gateway) getSubject(c echo.Context) error {
@@ -406,7 +380,7 @@ func (g *Gateway) getSubject(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, markResponse{Subject: subject, RevokedBefore: mark.UTC()})
+	return c.JSON(http.StatusOK, adminapi.Mark{Subject: subject, RevokedBefore: mark.UTC()})
 }
 
 func (g *Gateway) unmarkSubject(c echo.Context) error {
@@ -432,7 +406,7 @@ func (g *Gateway) markGlobal(c echo.Context) error {
 	}
 	g.metrics.revocations.WithLabelValues("global", "admin").Inc()
 	g.auditEvent(c.Request(), "revoke_all", actor(c), slog.Time("revoked_before", got.UTC()), slog.String("reason", reason))
-	return c.JSON(http.StatusOK, markResponse{RevokedBefore: got.UTC()})
+	return c.JSON(http.StatusOK, adminapi.Mark{RevokedBefore: got.UTC()})
 }
 
 func (g *Gateway) getGlobal(c echo.Context) error {
@@ -440,7 +414,7 @@ func (g *Gateway) getGlobal(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, markResponse{RevokedBefore: mark.UTC()})
+	return c.JSON(http.StatusOK, adminapi.Mark{RevokedBefore: mark.UTC()})
 }
 
 func (g *Gateway) unmarkGlobal(c echo.Context) error {
@@ -451,21 +425,13 @@ func (g *Gateway) unmarkGlobal(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-// keyView is one loaded key in GET /v1/keys: never key material.
-type keyView struct {
-	KID       string    `json:"kid"`
-	Alg       string    `json:"alg"`
-	Source    string    `json:"source"`
-	FetchedAt time.Time `json:"fetched_at"`
-}
-
 // listKeys answers GET /v1/keys: which verification keys are loaded, from
 // where and since when.
 func (g *Gateway) listKeys(c echo.Context) error {
 	infos := g.verifier.Keys()
-	keys := make([]keyView, 0, len(infos))
+	keys := make([]adminapi.Key, 0, len(infos))
 	for _, k := range infos {
-		keys = append(keys, keyView{KID: k.KID, Alg: k.Alg, Source: k.Source, FetchedAt: k.FetchedAt.UTC()})
+		keys = append(keys, adminapi.Key{KID: k.KID, Alg: k.Alg, Source: k.Source, FetchedAt: k.FetchedAt.UTC()})
 	}
 	return c.JSON(http.StatusOK, map[string]any{"keys": keys})
 }

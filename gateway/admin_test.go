@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/revgate/revgate/gateway/adminapi"
 	"github.com/revgate/revgate/gateway/jwtverify"
 
 	"github.com/revgate/revgate/config"
@@ -420,5 +421,17 @@ func TestInsecureNoAuthRefusesBrowserRequests(t *testing.T) {
 	}
 	if code := post("/v1/revocations/subjects/bob", nil); code != http.StatusOK {
 		t.Fatalf("a request from the CLI or curl: %d, want 200", code)
+	}
+}
+
+func TestNotRecordedAndNoSuchEndpointHaveDistinctCodes(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	status, body := h.adminCall(http.MethodGet, "/v1/revocations/tokens/never-revoked", "")
+	if status != http.StatusNotFound || body["error"] != adminapi.CodeNotRevoked {
+		t.Errorf("GET of an unrevoked jti = %d %v, want 404 %s", status, body, adminapi.CodeNotRevoked)
+	}
+	status, body = h.adminCall(http.MethodGet, "/v1/no-such-thing", "")
+	if status != http.StatusNotFound || body["error"] != adminapi.CodeNoSuchEndpoint {
+		t.Errorf("GET of an unknown endpoint = %d %v, want 404 %s", status, body, adminapi.CodeNoSuchEndpoint)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/revgate/revgate/config"
+	"github.com/revgate/revgate/gateway/adminapi"
 )
 
 // Exit codes of the admin client commands, on top of exitOK and exitUsage.
@@ -240,7 +241,7 @@ func (e *apiError) Error() string { return e.message }
 // (as opposed to a 404 for a path it does not serve: a wrong --admin-url).
 func notFound(err error) bool {
 	var ae *apiError
-	return errors.As(err, &ae) && ae.status == http.StatusNotFound && ae.code == "not_found" && ae.message != "no such endpoint"
+	return errors.As(err, &ae) && ae.code == adminapi.CodeNotRevoked
 }
 
 // do sends a request to the admin API and returns the body of a 2xx
@@ -289,12 +290,11 @@ func (c *adminClient) do(ctx context.Context, method, path string, body any) ([]
 func answerError(resp *http.Response, body []byte) *apiError {
 	ae := &apiError{status: resp.StatusCode}
 	var doc struct {
-		Error       string `json:"error"`
-		Message     string `json:"message"`
+		adminapi.Error
 		Description string `json:"error_description"` // the proxy listener's shape
 	}
-	if json.Unmarshal(body, &doc) == nil && doc.Error != "" {
-		ae.code = printable(doc.Error)
+	if json.Unmarshal(body, &doc) == nil && doc.Code != "" {
+		ae.code = printable(doc.Code)
 		switch {
 		case doc.Message != "":
 			ae.message = printable(doc.Message)
@@ -338,7 +338,7 @@ func (c *adminClient) apiFailure(err error) error {
 		return err
 	}
 	msg := fmt.Sprintf("admin API: %s (%d)", ae.message, ae.status)
-	if ae.status == http.StatusUnauthorized && ae.code == "unauthorized" && c.token == "" {
+	if ae.code == adminapi.CodeUnauthorized && c.token == "" {
 		msg += "; give the admin token with --admin-token-file, --admin-token or $" + envAdminToken
 	}
 	return &cliError{exitAPI, msg}

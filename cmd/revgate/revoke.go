@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/revgate/revgate/gateway/adminapi"
 )
 
 // Admin API paths.
@@ -19,17 +21,11 @@ const (
 	apiAll      = "/v1/revocations/all"
 )
 
-// tokenAnswer is the admin API's JSON for a revoked token.
-type tokenAnswer struct {
-	JTI       string    `json:"jti"`
-	ExpiresAt time.Time `json:"expires_at"`
-}
-
-// markAnswer is the admin API's JSON for a subject or global mark.
-type markAnswer struct {
-	Subject       string    `json:"subject"`
-	RevokedBefore time.Time `json:"revoked_before"`
-}
+// The admin API's answers about a token and a mark.
+type (
+	tokenAnswer = adminapi.Token
+	markAnswer  = adminapi.Mark
+)
 
 // subjectPath is the admin API path of a subject: path-escaped, so a
 // subject may hold '/', '?', '%', spaces or anything else.
