@@ -43,7 +43,9 @@ func (v *Verifier) claims(payload []byte, p Purpose) (*Claims, error) {
 			continue
 		}
 		// RFC 7519 §4 allows rejecting duplicates; accepting them would let
-		// these checks and the Token (last wins, as in jwx) disagree.
+		// these checks and the Token (last wins, as in jwx) disagree, or
+		// a forwarded header and the upstream's own parse of the token
+		// (which may keep the first).
 		if vals[s] != nil {
 			return nil, malformed(fmt.Sprintf("duplicate claim %q", v.claimNames[s]))
 		}
@@ -126,8 +128,8 @@ func (v *Verifier) claims(payload []byte, p Purpose) (*Claims, error) {
 // []string aud, time.Time dates, and encoding/json's types for other claims
 // (float64 numbers). jwx's own decoder streams through json.Decoder.Token
 // and costs several times the rest of Verify. Like jwx, a duplicated
-// private claim keeps its last value (registered and configured claims
-// cannot be duplicated: claims refused them).
+// claim keeps its last value; only claims nobody reads can be duplicated
+// here (claims refused duplicates of every claim with a slot).
 func (v *Verifier) buildToken(payload []byte, vals [][]byte, c *Claims) (jwt.Token, error) {
 	tok := jwt.New()
 	set := tok.Set
@@ -230,6 +232,19 @@ func (v *Verifier) slot(name string) int {
 	}
 	v.claimNames = append(v.claimNames, name)
 	return len(v.claimNames) - 1
+}
+
+// forwardedClaims returns the claims forward_headers sends upstream, in
+// name order so slots do not depend on map iteration.
+func forwardedClaims(forward map[string]string) []string {
+	names := make([]string, 0, len(forward))
+	for _, name := range forward {
+		if name != "" && !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // findSlot returns the slot of a member key (raw JSON string), or -1.

@@ -41,6 +41,13 @@ type VerifierConfig struct {
 	// OnJWKSFetch, when set, is told the outcome of every fetch of
 	// jwks_url (nil error: a usable key set arrived), for metrics.
 	OnJWKSFetch func(err error)
+	// ReadClaims names claims the caller reads from Claims.Token besides
+	// those of JWT (registered claims, subject_claim, required claims and
+	// forward_headers, which the verifier knows of itself), such as a
+	// session claim. Verify refuses a token that repeats any claim it
+	// knows is read, since jwx keeps the last of two values and another
+	// parser may keep the first.
+	ReadClaims []string
 }
 
 // Verifier checks tokens: compact JWS only, an allowed algorithm, a
@@ -56,9 +63,10 @@ type Verifier struct {
 	verifiers   [numAlgs]jws.Verifier
 	issuers     []string
 	audiences   []string
-	// claimNames are the payload members Verify reads, indexed by slot:
-	// the registered claims first, then subject_claim and required claims
-	// not among them.
+	// claimNames are the payload members Verify reads or the caller is
+	// known to read, indexed by slot: the registered claims first, then
+	// subject_claim, required claims, forward_headers claims and
+	// ReadClaims not among them. Each may appear in a payload only once.
 	claimNames   []string
 	subjectClaim string
 	subjectSlot  int
@@ -201,6 +209,12 @@ func newStaticVerifier(cfg VerifierConfig) (*Verifier, *slog.Logger, error) {
 	if v.required[PurposeRefresh], err = v.requiredClaims("jwt.refresh_required_claims", j.RefreshRequiredClaims); err != nil {
 		return nil, nil, err
 	}
+	for _, name := range forwardedClaims(j.ForwardHeaders) {
+		v.slot(name)
+	}
+	for _, name := range cfg.ReadClaims {
+		v.slot(name)
+	}
 
 	if v.static, err = loadStaticKeys(j, allowed, now(), log); err != nil {
 		return nil, nil, err
@@ -231,6 +245,8 @@ func (v *Verifier) Keys() []KeyInfo { return v.keys.Load().infos() }
 //     (and of that alg, when the key names one): the key with the token's
 //     kid, else the keys without kid; a kid no key carries refetches
 //     jwks_url at most once per jwks_unknown_kid_cooldown;
+//   - the payload is a JSON object in which no claim revgate reads or
+//     forwards (see VerifierConfig.ReadClaims) appears twice;
 //   - unless p is PurposeRevoke: exp is present (a token that never expires
 //     would outlive every revocation TTL) and not past, nbf and iat are not
 //     in the future, all with jwt.leeway; exp - iat is at most
