@@ -74,6 +74,10 @@ func (v *Verifier) claims(payload []byte, p Purpose) (*Claims, error) {
 		return nil, malformed(`claim "aud" is not a string or list of strings`)
 	}
 	if val := vals[slotJti]; val != nil {
+		// As for subjects: two jtis must never decode to one.
+		if !isUTF8String(val) {
+			return nil, malformed(`claim "jti" is not valid UTF-8`)
+		}
 		c.JTI = unquote(val)
 	}
 	if val := vals[v.subjectSlot]; val != nil {

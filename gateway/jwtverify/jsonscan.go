@@ -148,6 +148,78 @@ func rawString(val []byte) []byte {
 	return []byte(s)
 }
 
+// isUTF8String reports whether a JSON string decodes without loss: its raw
+// bytes are valid UTF-8 and every \u escape of a UTF-16 surrogate is one
+// half of a pair. rawString, like encoding/json, turns each bad sequence
+// into U+FFFD, so where two strings must stay distinct (a subject, a jti)
+// the value is refused instead.
+func isUTF8String(val []byte) bool {
+	if len(val) < 2 || val[0] != '"' || val[len(val)-1] != '"' {
+		return false
+	}
+	inner := val[1 : len(val)-1]
+	if !utf8.Valid(inner) {
+		return false
+	}
+	high := false // the previous escape was a high surrogate
+	for i := 0; i < len(inner); i++ {
+		if inner[i] != '\\' {
+			if high {
+				return false
+			}
+			continue
+		}
+		i++
+		if i < len(inner) && inner[i] != 'u' {
+			if high {
+				return false
+			}
+			continue
+		}
+		if i+5 > len(inner) {
+			return false
+		}
+		r := hex4(inner[i+1 : i+5])
+		i += 4
+		switch {
+		case r < 0:
+			return false
+		case 0xd800 <= r && r < 0xdc00:
+			if high {
+				return false
+			}
+			high = true
+		case 0xdc00 <= r && r < 0xe000:
+			if !high {
+				return false
+			}
+			high = false
+		case high:
+			return false
+		}
+	}
+	return !high
+}
+
+// hex4 reads four hex digits, or returns -1.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return -1
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
 // unquote returns a JSON string's value.
 func unquote(val []byte) string { return string(rawString(val)) }
 

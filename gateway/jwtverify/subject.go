@@ -22,18 +22,25 @@ const maxCanonicalNumberLen = 128
 
 var (
 	errNotSubject   = errors.New("not a string or number")
+	errNotUTF8      = errors.New("not valid UTF-8")
 	errNotNumber    = errors.New("not a JSON number")
 	errNumberLength = fmt.Errorf("number longer than %d digits when written out", maxCanonicalNumberLen)
 )
 
 // canonicalSubject returns the subject a JSON value names: a string as is
-// (decoded), a number in canonical decimal. Anything else is an error.
+// (decoded), a number in canonical decimal. Anything else is an error, and
+// so is a string that is not valid UTF-8: decoded, its bad sequences would
+// all become U+FFFD, and users "a\xff" and "a\xfe" would share one
+// revocation mark.
 func canonicalSubject(val []byte) (string, error) {
 	if len(val) == 0 {
 		return "", errNotSubject
 	}
 	switch c := val[0]; {
 	case c == '"':
+		if !isUTF8String(val) {
+			return "", errNotUTF8
+		}
 		s := rawString(val)
 		if s == nil {
 			return "", errNotSubject

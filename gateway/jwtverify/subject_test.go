@@ -29,6 +29,8 @@ func TestCanonicalSubject(t *testing.T) {
 		{"a string is decoded", `"user 42"`, "user 42", nil},
 		{"an empty string is empty", `""`, "", nil},
 		{"an escaped string is decoded", `"a\/b\u0041"`, "a/bA", nil},
+		{"a string with a raw invalid byte is refused", "\"a\xff\"", "", errNotUTF8},
+		{"a string with a lone surrogate escape is refused", `"a\udc00"`, "", errNotUTF8},
 		{"a number that would spell out too long is refused", `1e200`, "", errNumberLength},
 		{"a tiny number that would spell out too long is refused", `1e-200`, "", errNumberLength},
 		{"a leading zero is not JSON", `042`, "", errNotNumber},
