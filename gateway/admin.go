@@ -284,6 +284,10 @@ func (g *Gateway) revokeToken(c echo.Context) error {
 		if err != nil {
 			return err
 		}
+		if latest := g.latestExpiry(); exp.Add(g.cfg.JWT.Leeway).After(latest) {
+			return fieldError("expires_at", "later than "+latest.Add(-g.cfg.JWT.Leeway).UTC().Format(time.RFC3339)+
+				": no token this gateway accepts lives past now plus max_token_lifetime ("+g.cfg.Revocation.MaxTokenLifetime.String()+")")
+		}
 		jti, expiresAt = req.JTI, g.jtiExpiry(exp)
 	default:
 		return fieldError("token", "give token (a JWT) or jti")

@@ -44,15 +44,29 @@ func (g *Gateway) auditEvent(r *http.Request, action, actor string, attrs ...slo
 
 // jtiExpiry is how long a revoked jti must be remembered: until the token's
 // exp plus leeway, after which no gateway accepts it anyway; with no known
-// exp, the longest lifetime any token may have.
+// exp, or an exp later than that, the longest a token this gateway accepts
+// can live from now (max_token_lifetime plus leeway, see latestExpiry).
 //
 // It is rounded up to a whole second, as stores keep it, so the expiry
 // answered is the one stored.
 func (g *Gateway) jtiExpiry(exp time.Time) time.Time {
+	latest := g.latestExpiry()
 	if exp.IsZero() {
-		return revocation.CeilSecond(g.now().Add(g.markTTL))
+		return latest
 	}
-	return revocation.CeilSecond(exp.Add(g.cfg.JWT.Leeway))
+	if until := revocation.CeilSecond(exp.Add(g.cfg.JWT.Leeway)); until.Before(latest) {
+		return until
+	}
+	return latest
+}
+
+// latestExpiry is the latest time any record needs to live to: a token
+// accepted now lives at most max_token_lifetime plus leeway (the verifier
+// refuses longer lifetimes), so no later expiry protects anything. Every
+// time revgate stores is bounded by it, so none can overflow a store's TTL
+// or a JSON time (years past 9999) after it was written.
+func (g *Gateway) latestExpiry() time.Time {
+	return revocation.CeilSecond(g.now().Add(g.markTTL))
 }
 
 func (g *Gateway) recordExpiry(c *jwtverify.Claims) time.Time { return g.jtiExpiry(c.ExpiresAt) }
