@@ -76,6 +76,7 @@ var proxyRefusals = []refusalRow{
 	{isErr(errLogoutStoreFailedHalf), refusal{http.StatusServiceUnavailable, "revocation_unavailable", OutcomeStoreUnavailable, nil, nil}},
 	{isErr(revocation.ErrUnavailable), refusal{http.StatusServiceUnavailable, "revocation_unavailable", OutcomeStoreUnavailable, fixed("revocation state cannot be read; try again"), nil}},
 	{isErr(errClientGone), refusal{499, "", OutcomeClientClosed, nil, nil}}, // nginx's "client closed request"; nobody reads it
+	{isErr(errRequestTarget), badRequest(http.StatusBadRequest, "invalid_request")},
 	{isErr(errAmbiguousPath), badRequest(http.StatusBadRequest, "invalid_request")},
 	{isErr(errBadBody), badRequest(http.StatusBadRequest, "invalid_request")},
 	{isErr(errNotJSONBody), badRequest(http.StatusUnsupportedMediaType, "invalid_request")},
