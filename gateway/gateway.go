@@ -207,7 +207,7 @@ func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
 	}
 	fi.path, fi.pathChanged = clean, changed
 
-	if g.cfg.Logout.Path != "" && clean == g.cfg.Logout.Path {
+	if isOwnPath(clean, g.cfg.Logout.Path) {
 		fi.route = "logout"
 		if err := g.serveLogout(w, r); err != nil {
 			refuse(w, fi, err)
