@@ -221,7 +221,8 @@ func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
 		writeProxyError(w, fi.d.err)
 		return
 	}
-	g.proxy.ServeHTTP(w, withForward(r, fi))
+	// withForward copies r, so the clientBody is only the proxy's.
+	g.proxy.ServeHTTP(w, watchBody(withForward(r, fi)))
 }
 
 // refuse ends a request the gateway answers itself, with err's outcome and
