@@ -73,21 +73,73 @@ func TestClientBodyErrorsAreBadRequestsNotUpstreamErrors(t *testing.T) {
 					t.Errorf("the upstream received the bytes after the fault: %q", r.body)
 				}
 			}
-			// The access log line and the metric are written after the
-			// response; wait for them.
-			deadline := time.Now().Add(2 * time.Second)
-			for {
-				series, _ := h.scrape()
-				bad := series[`revgate_requests_total{outcome="bad_request",route="/public/"}`]
-				upstream := series[`revgate_requests_total{outcome="upstream_error",route="/public/"}`]
-				if bad == 1 && upstream == 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("counted bad_request %v and upstream_error %v times, want 1 and 0", bad, upstream)
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			wantPublicCounts(t, h, 1, 0)
 		})
+	}
+}
+
+// The other side of the line: a whole body reaches the upstream byte for
+// byte, and an upstream that hangs up mid-body is still the upstream's
+// failure, 502 upstream_error.
+func TestWholeBodiesAreForwardedAndUpstreamFailuresStayUpstreamErrors(t *testing.T) {
+	t.Run("a whole chunked body reaches the upstream as sent", func(t *testing.T) {
+		wire := newWireUpstream(t)
+		h := newHarness(t, nil, func(cfg *config.Config) {
+			cfg.Upstream.URL = wire.URL()
+			cfg.Routes = []config.Route{{Prefix: "/public/", Auth: config.AuthNone}}
+		})
+		raw := "POST /public/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n"
+		if got := sendHalfClosed(t, strings.TrimPrefix(h.proxy.URL, "http://"), raw, false); got != http.StatusOK {
+			t.Fatalf("status %d, want 200", got)
+		}
+		if reqs := wire.requests(); len(reqs) != 1 || string(reqs[0].body) != "abcdefg" || reqs[0].error != "" {
+			t.Fatalf("the upstream received %+v", reqs)
+		}
+	})
+	t.Run("an upstream that hangs up mid-body is a 502", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = ln.Close() })
+		go func() {
+			for {
+				conn, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				// Read the request line and a little of the rest, then hang up.
+				_, _ = conn.Read(make([]byte, 512))
+				_ = conn.Close()
+			}
+		}()
+		h := newHarness(t, nil, func(cfg *config.Config) {
+			cfg.Upstream.URL = "http://" + ln.Addr().String()
+			cfg.Routes = []config.Route{{Prefix: "/public/", Auth: config.AuthNone}}
+		})
+		body := strings.Repeat("x", 4<<20)
+		req, _ := http.NewRequest(http.MethodPost, h.proxy.URL+"/public/x", strings.NewReader(body))
+		wantStatus(t, h.do(req), http.StatusBadGateway)
+		wantPublicCounts(t, h, 0, 1)
+	})
+}
+
+// wantPublicCounts waits for the /public/ route's bad_request and
+// upstream_error counts: the metric is recorded after the response is
+// written.
+func wantPublicCounts(t *testing.T, h *harness, badRequest, upstreamError float64) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		series, _ := h.scrape()
+		bad := series[`revgate_requests_total{outcome="bad_request",route="/public/"}`]
+		up := series[`revgate_requests_total{outcome="upstream_error",route="/public/"}`]
+		if bad == badRequest && up == upstreamError {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("counted bad_request %v and upstream_error %v times, want %v and %v", bad, up, badRequest, upstreamError)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
