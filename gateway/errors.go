@@ -76,6 +76,8 @@ var proxyRefusals = []refusalRow{
 	{isErr(errLogoutStoreFailedHalf), refusal{http.StatusServiceUnavailable, "revocation_unavailable", OutcomeStoreUnavailable, nil, nil}},
 	{isErr(revocation.ErrUnavailable), refusal{http.StatusServiceUnavailable, "revocation_unavailable", OutcomeStoreUnavailable, fixed("revocation state cannot be read; try again"), nil}},
 	{isErr(errClientGone), refusal{499, "", OutcomeClientClosed, nil, nil}}, // nginx's "client closed request"; nobody reads it
+	{isErr(errClientBody), badRequest(http.StatusBadRequest, "invalid_request")},
+	{isErr(errRequestTarget), badRequest(http.StatusBadRequest, "invalid_request")},
 	{isErr(errAmbiguousPath), badRequest(http.StatusBadRequest, "invalid_request")},
 	{isErr(errBadBody), badRequest(http.StatusBadRequest, "invalid_request")},
 	{isErr(errNotJSONBody), badRequest(http.StatusUnsupportedMediaType, "invalid_request")},
@@ -171,7 +173,16 @@ type errorBody struct {
 }
 
 // classifyUpstreamError maps a transport error to the proxy's sentinels.
+// A failure to read the client's body is the client's, never the
+// upstream's 502: it is errClientBody even when the client has gone too,
+// because a client that stops mid-body (and half-closes) makes Go's
+// server cancel the request's context at once, and whether the transport
+// then reports the body's error or the cancellation is a race; the body
+// is the cause either way, and the answer and metric stay one.
 func classifyUpstreamError(r *http.Request, err error) error {
+	if clientBodyErr(r) != nil {
+		return errClientBody
+	}
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return errClientGone
 	}

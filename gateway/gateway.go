@@ -181,8 +181,8 @@ func (g *Gateway) ProxyHandler() http.Handler {
 	return e
 }
 
-// serveProxy is the proxy listener's front door: clean the path, answer
-// logout, ask the core, then forward or refuse. Whatever happens, the
+// serveProxy is the proxy listener's front door: check the request-target,
+// clean the path, answer logout, ask the core, then forward or refuse. Whatever happens, the
 // request ends as one metric sample and one access log line.
 func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
 	fi := &forwardInfo{start: time.Now(), route: "invalid_path", outcome: OutcomeAllowed}
@@ -190,6 +190,16 @@ func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
 	w.Header()[headerRequestID] = r.Header[headerRequestID]
 	defer g.finish(w, r, fi)
 
+	if isOptionsAsterisk(r) {
+		fi.route = "options_asterisk"
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if err := checkRequestTarget(r); err != nil {
+		refuse(w, fi, err)
+		return
+	}
 	clean, changed, err := cleanPath(r.URL.Path, r.URL.RawPath)
 	if err != nil {
 		refuse(w, fi, err)
@@ -197,7 +207,7 @@ func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
 	}
 	fi.path, fi.pathChanged = clean, changed
 
-	if g.cfg.Logout.Path != "" && clean == g.cfg.Logout.Path {
+	if isOwnPath(clean, g.cfg.Logout.Path) {
 		fi.route = "logout"
 		if err := g.serveLogout(w, r); err != nil {
 			refuse(w, fi, err)
@@ -211,7 +221,8 @@ func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
 		writeProxyError(w, fi.d.err)
 		return
 	}
-	g.proxy.ServeHTTP(w, withForward(r, fi))
+	// withForward copies r, so the clientBody is only the proxy's.
+	g.proxy.ServeHTTP(w, watchBody(withForward(r, fi)))
 }
 
 // refuse ends a request the gateway answers itself, with err's outcome and
