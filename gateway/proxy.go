@@ -69,6 +69,12 @@ func newReverseProxy(up config.Upstream, headers *claimHeaders, logger *slog.Log
 				pr.Out.URL.RawPath = ""
 			}
 			pr.SetURL(target)
+			// Trailers arrive after the request was judged (a refresh
+			// route's body read has filled them in by now): an upstream
+			// that merges them into its headers would read a forged
+			// claim header. None is forwarded, nor announced.
+			pr.Out.Trailer = nil
+			pr.Out.Header.Del("Trailer")
 			pr.SetXForwarded()
 			headers.dropClientCopies(pr.Out.Header)
 			if strip {
