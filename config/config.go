@@ -1,6 +1,11 @@
 package config
 
-import "time"
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+)
 
 // Config is the whole of revgate's configuration. Field tags name the YAML
 // keys; every key can be overridden by REVGATE_<PATH> (dots become
@@ -228,6 +233,38 @@ type Server struct {
 	// ShutdownTimeout bounds how long in-flight requests may take to finish
 	// after the drain. Default 25s.
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout" yaml:"shutdown_timeout"`
+	// TrustedProxies are the peers (CIDRs, or single addresses) whose
+	// X-Forwarded-For, X-Forwarded-Host, X-Forwarded-Proto and Forwarded
+	// headers the upstream receives, with the peer appended; X-Real-IP is
+	// then the right-most untrusted address of X-Forwarded-For. From any
+	// other peer those headers are replaced. Default none.
+	TrustedProxies []string `mapstructure:"trusted_proxies" yaml:"trusted_proxies"`
+}
+
+// ParseTrustedProxy parses a server.trusted_proxies entry: a CIDR
+// ("10.0.0.0/8", "fd00::/8") or one address. An IPv4-mapped IPv6 entry is
+// read as the IPv4 one, as peers are.
+func ParseTrustedProxy(s string) (netip.Prefix, error) {
+	var p netip.Prefix
+	if strings.Contains(s, "/") {
+		var err error
+		if p, err = netip.ParsePrefix(s); err != nil {
+			return netip.Prefix{}, err
+		}
+	} else {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		if a.Zone() != "" {
+			return netip.Prefix{}, fmt.Errorf("%q has a zone", s)
+		}
+		p = netip.PrefixFrom(a, a.BitLen())
+	}
+	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	return p.Masked(), nil
 }
 
 // StringList is a key that may be written as one string or as a list of

@@ -351,6 +351,11 @@ func (c *Config) validateServer(ps *problems) {
 	}
 	nonNegative(ps, "server.drain_delay", s.DrainDelay)
 	positive(ps, "server.shutdown_timeout", s.ShutdownTimeout)
+	for i, p := range s.TrustedProxies {
+		if _, err := ParseTrustedProxy(p); err != nil {
+			ps.add(fmt.Sprintf("server.trusted_proxies[%d]", i), "expected an IP address or a CIDR such as 10.0.0.0/8, got %q", p)
+		}
+	}
 }
 
 func positive(ps *problems, key string, d time.Duration) {

@@ -47,6 +47,9 @@ func TestValidateAcceptsValidConfigs(t *testing.T) {
 		{"Cluster with TLS and a CA is valid", func(c *Config) {
 			c.Revocation.Redis = Redis{Addrs: []string{"c1:6379"}, Cluster: true, TLS: true, CAFile: "/ca.pem"}
 		}},
+		{"trusted proxies as CIDRs and addresses are valid", func(c *Config) {
+			c.Server.TrustedProxies = []string{"10.0.0.0/8", "192.168.1.7", "fd00::/8", "::1", "10.1.2.3/8"}
+		}},
 		{"waiting for a replica on Sentinel is valid", func(c *Config) {
 			c.Revocation.Redis = Redis{Addrs: []string{"s1:26379"}, MasterName: "mymaster", MinReplicasAck: 1, MinReplicasTimeout: time.Second}
 		}},
@@ -322,6 +325,14 @@ func TestValidateReportsEachProblemByKey(t *testing.T) {
 			[]Problem{{"server.max_header_bytes", "must be greater than 0"}}},
 		{"shutdown_timeout must be positive", func(c *Config) { c.Server.ShutdownTimeout = 0 },
 			[]Problem{{"server.shutdown_timeout", "must be greater than 0"}}},
+		{"each trusted proxy is an address or a CIDR", func(c *Config) {
+			c.Server.TrustedProxies = []string{"10.0.0.0/8", "proxy.internal", "10.0.0.0/33", "", "fe80::1%eth0", "::1"}
+		}, []Problem{
+			{"server.trusted_proxies[1]", `expected an IP address or a CIDR such as 10.0.0.0/8, got "proxy.internal"`},
+			{"server.trusted_proxies[2]", `expected an IP address or a CIDR such as 10.0.0.0/8, got "10.0.0.0/33"`},
+			{"server.trusted_proxies[3]", `expected an IP address or a CIDR such as 10.0.0.0/8, got ""`},
+			{"server.trusted_proxies[4]", `expected an IP address or a CIDR such as 10.0.0.0/8, got "fe80::1%eth0"`},
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

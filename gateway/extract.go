@@ -20,7 +20,11 @@ var (
 	errDuplicateHeader = errors.New("more than one token header")
 	errDuplicateCookie = errors.New("more than one token cookie")
 	errDuplicateQuery  = errors.New("more than one token query parameter")
-	errBadQuery        = errors.New("query string cannot be parsed unambiguously")
+	// A name the gateway would pass over that an upstream reads as the
+	// token's (access.token to PHP, " access_token" to Django, X_Token to
+	// WSGI) is a credential the gateway never judged.
+	errNameVariant = errors.New("a name that an upstream reads as the token's")
+	errBadQuery    = errors.New("query string cannot be parsed unambiguously")
 	// An upstream may read its token from another source than the gateway
 	// did (simplejwt reads the header, a SPA's backend the cookie).
 	errDifferentTokens = errors.New("different tokens in more than one place")
@@ -87,6 +91,12 @@ func lookupFrom(l config.Lookup, r *http.Request) (raw string, found bool, err e
 	switch l.Source {
 	case config.LookupHeader:
 		values := r.Header[l.Name]
+		if variantHeader(r.Header, l.Name) {
+			if len(values) > 0 {
+				return "", false, errDuplicateHeader
+			}
+			return "", false, errNameVariant
+		}
 		if len(values) == 0 {
 			return "", false, nil
 		}
@@ -111,8 +121,14 @@ func lookupFrom(l config.Lookup, r *http.Request) (raw string, found bool, err e
 		return v, true, nil
 	case config.LookupCookie:
 		cs := r.CookiesNamed(l.Name)
-		if len(cs) > 1 {
+		// Every cookie Go returns is one of the pairs counted; one more
+		// is a second credential, or the only one if Go dropped it.
+		n := cookiesNamed(r.Header, l.Name)
+		if len(cs) > 1 || n > 1 {
 			return "", false, errDuplicateCookie
+		}
+		if n != len(cs) {
+			return "", false, errNameVariant
 		}
 		if len(cs) == 0 || cs[0].Value == "" {
 			return "", false, nil
@@ -129,8 +145,12 @@ func lookupFrom(l config.Lookup, r *http.Request) (raw string, found bool, err e
 			return "", false, errBadQuery
 		}
 		vs := q[l.Name]
-		if len(vs) > 1 {
+		n := queryNamed(r.URL.RawQuery, l.Name)
+		if len(vs) > 1 || n > 1 {
 			return "", false, errDuplicateQuery
+		}
+		if n != len(vs) {
+			return "", false, errNameVariant
 		}
 		if len(vs) == 0 || vs[0] == "" {
 			return "", false, nil
@@ -138,6 +158,47 @@ func lookupFrom(l config.Lookup, r *http.Request) (raw string, found bool, err e
 		return vs[0], true, nil
 	}
 	return "", false, nil
+}
+
+// variantHeader reports whether hdr has a header other than name that a
+// CGI or WSGI upstream reads as name (X_Token beside X-Token).
+func variantHeader(hdr http.Header, name string) bool {
+	for k := range hdr {
+		if k != name && sameName(config.LookupHeader, k, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// cookiesNamed counts the cookie pairs in the raw Cookie headers that some
+// upstream reads as name. It reads the header itself: Go's parser drops
+// pairs (a name with a space or a non-ASCII byte) that Python and PHP keep.
+// A pair without '=' is a name to PHP.
+func cookiesNamed(hdr http.Header, name string) int {
+	n := 0
+	for _, line := range hdr["Cookie"] {
+		for pair := range strings.SplitSeq(line, ";") {
+			k, _, _ := strings.Cut(pair, "=")
+			if sameName(config.LookupCookie, k, name) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// queryNamed counts the parameters of a query that ParseQuery accepted
+// whose decoded names some upstream reads as name.
+func queryNamed(rawQuery, name string) int {
+	n := 0
+	for pair := range strings.SplitSeq(rawQuery, "&") {
+		k, _, _ := strings.Cut(pair, "=")
+		if k, err := url.QueryUnescape(k); err == nil && sameName(config.LookupQuery, k, name) {
+			n++
+		}
+	}
+	return n
 }
 
 // tokenCharsOK reports whether raw has no whitespace, control character or

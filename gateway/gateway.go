@@ -128,7 +128,7 @@ func New(o Options) (*Gateway, error) {
 		return nil, err
 	}
 	headers := newClaimHeaders(cfg.JWT.ForwardHeaders, cfg.JWT.SubjectClaim)
-	rp, err := newReverseProxy(cfg.Upstream, headers, o.Logger)
+	rp, err := newReverseProxy(cfg, headers, o.Logger)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/revgate/revgate/config"
 	"github.com/revgate/revgate/gateway/jwtverify"
 )
 
@@ -56,7 +57,7 @@ func (h *claimHeaders) dropClientCopies(hdr http.Header) {
 	}
 	for name := range hdr {
 		for _, ch := range h.headers {
-			if sameCGIName(name, ch.header) {
+			if sameName(config.LookupHeader, name, ch.header) {
 				delete(hdr, name)
 				break
 			}
@@ -115,29 +116,4 @@ func validHeaderValue(v string) bool {
 		}
 	}
 	return true
-}
-
-// sameCGIName reports whether a and b are one CGI variable name: equal
-// once letters are folded to one case and everything but letters and
-// digits is read as '_'.
-func sameCGIName(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		if cgiByte(a[i]) != cgiByte(b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func cgiByte(c byte) byte {
-	switch {
-	case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-		return c
-	case 'A' <= c && c <= 'Z':
-		return c + ('a' - 'A')
-	}
-	return '_'
 }

@@ -43,12 +43,17 @@ func forwardFrom(r *http.Request) *forwardInfo {
 
 // newReverseProxy builds the one reverse proxy to the upstream. Everything
 // per request comes from the forwardInfo in the request's context.
-func newReverseProxy(up config.Upstream, headers *claimHeaders, logger *slog.Logger) (*httputil.ReverseProxy, error) {
+func newReverseProxy(cfg *config.Config, headers *claimHeaders, logger *slog.Logger) (*httputil.ReverseProxy, error) {
+	up := cfg.Upstream
 	target, err := url.Parse(up.URL)
 	if err != nil {
 		return nil, fmt.Errorf("upstream.url: %w", err)
 	}
 	strip := up.StripAuthorization
+	forward, err := newForwardPolicy(cfg.Server)
+	if err != nil {
+		return nil, err
+	}
 
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
@@ -69,7 +74,13 @@ func newReverseProxy(up config.Upstream, headers *claimHeaders, logger *slog.Log
 				pr.Out.URL.RawPath = ""
 			}
 			pr.SetURL(target)
-			pr.SetXForwarded()
+			// Trailers arrive after the request was judged (a refresh
+			// route's body read has filled them in by now): an upstream
+			// that merges them into its headers would read a forged
+			// claim header. None is forwarded, nor announced.
+			pr.Out.Trailer = nil
+			pr.Out.Header.Del("Trailer")
+			forward.apply(pr)
 			headers.dropClientCopies(pr.Out.Header)
 			if strip {
 				pr.Out.Header.Del("Authorization")
