@@ -20,6 +20,7 @@ var reservedHeaders = []string{
 	"Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection", "Te",
 	"Trailer", "Transfer-Encoding", "Upgrade",
 	"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto",
+	"X-Real-Ip", "X-Original-Url", "X-Rewrite-Url",
 }
 
 // A Check is a rule that lives with the code that owns it (the verifier's

@@ -205,6 +205,8 @@ func TestValidateReportsEachProblemByKey(t *testing.T) {
 			[]Problem{{"jwt.forward_headers[X User]", `"X User" is not a valid HTTP header name`}}},
 		{"a forward header cannot replace a header the proxy sets", func(c *Config) { c.JWT.ForwardHeaders = map[string]string{"x-forwarded-for": "sub"} },
 			[]Problem{{"jwt.forward_headers[x-forwarded-for]", "X-Forwarded-For is set by the proxy and cannot carry a claim"}}},
+		{"a forward header cannot replace X-Real-IP, which the proxy sets from the peer", func(c *Config) { c.JWT.ForwardHeaders = map[string]string{"X-Real-IP": "sub"} },
+			[]Problem{{"jwt.forward_headers[X-Real-IP]", "X-Real-Ip is set by the proxy and cannot carry a claim"}}},
 		{"two forward headers differing only in case are refused", func(c *Config) { c.JWT.ForwardHeaders = map[string]string{"X-User": "sub", "x-user": "email"} },
 			[]Problem{{"jwt.forward_headers[x-user]", `is the same header as "X-User" (header names are case-insensitive)`}}},
 		{"a forward header names a claim", func(c *Config) { c.JWT.ForwardHeaders = map[string]string{"X-User": ""} },
