@@ -144,5 +144,7 @@ func phpReads(name string) string {
 // pythonReads is a cookie name as Python's str.strip leaves it, reading
 // the header as UTF-8.
 func pythonReads(name string) string {
-	return strings.TrimFunc(name, func(r rune) bool { return unicode.IsSpace(r) || r == '\x1c' || r == '\x1d' || r == '\x1e' || r == '\x1f' || r == '\x85' })
+	return strings.TrimFunc(name, func(r rune) bool {
+		return unicode.IsSpace(r) || r == '\x1c' || r == '\x1d' || r == '\x1e' || r == '\x1f' || r == '\x85'
+	})
 }
