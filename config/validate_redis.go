@@ -3,7 +3,10 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
+
+	"github.com/redis/go-redis/v9"
 )
 
 func (r *Redis) validate(ps *problems) {
@@ -16,19 +19,8 @@ func (r *Redis) validate(ps *problems) {
 	}
 	tlsByURL := false
 	if r.URL != "" {
-		if u, err := parseURL(r.URL); err != nil {
-			ps.add(base+".url", "expected a redis:// or rediss:// URL: %v", err)
-		} else {
+		if u := checkRedisURL(ps, base+".url", r.URL); u != nil {
 			tlsByURL = u.Scheme == "rediss"
-			db := strings.TrimPrefix(u.Path, "/")
-			switch {
-			case u.Scheme != "redis" && u.Scheme != "rediss":
-				ps.add(base+".url", "expected a redis:// or rediss:// URL, got scheme %q", u.Scheme)
-			case u.Host == "":
-				ps.add(base+".url", "needs a host")
-			case db != "" && !isNonNegativeInt(db):
-				ps.add(base+".url", "the path must be a database number like /0")
-			}
 			if _, ok := u.User.Password(); ok && r.Password != "" {
 				ps.add(base+".password", "is also set in revocation.redis.url: set it in one place")
 			}
@@ -41,9 +33,16 @@ func (r *Redis) validate(ps *problems) {
 		}
 	}
 	for i, a := range r.Addrs {
-		if _, _, err := net.SplitHostPort(a); err != nil || a == "" {
-			ps.add(fmt.Sprintf("%s.addrs[%d]", base, i), "expected host:port, got %q", a)
+		key := fmt.Sprintf("%s.addrs[%d]", base, i)
+		if strings.ContainsAny(a, "@/") {
+			// Likely a URL with credentials: not quoted.
+			ps.add(key, "expected host:port, not a URL (credentials go in revocation.redis.username and password)")
+		} else if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			ps.add(key, "expected host:port, got %q", a)
 		}
+	}
+	if len(r.Addrs) > 1 && r.MasterName == "" && !r.Cluster {
+		ps.add(base+".addrs", "several addresses need master_name (Sentinel) or cluster: true")
 	}
 	if r.MasterName == "" {
 		if r.SentinelUsername != "" {
@@ -86,4 +85,38 @@ func (r *Redis) validate(ps *problems) {
 	case r.MinReplicasTimeout == 0 && r.MinReplicasAck > 0:
 		ps.add(base+".min_replicas_timeout", "must be greater than 0 with min_replicas_ack: Redis WAIT 0 would block until enough replicas answer, possibly forever")
 	}
+}
+
+// checkRedisURL reports what is wrong with raw, revocation.redis.url, and
+// returns it parsed, or nil when it does not parse. A password whose '/',
+// '?', '#' or '@' is not %-escaped ends up anywhere in a URL, so no message
+// quotes raw or a part of it; nor url.Parse's errors, which do.
+func checkRedisURL(ps *problems, key, raw string) *url.URL {
+	u, err := url.Parse(raw)
+	if err != nil {
+		ps.add(key, "expected a redis:// or rediss:// URL, but it does not parse (check the host, port and %%-escapes: a password with '/', '?', '#' or '@' must be %%-escaped, or go in revocation.redis.password)")
+		return nil
+	}
+	db := strings.TrimPrefix(u.Path, "/")
+	switch {
+	case u.Opaque != "":
+		// "user:secret@host": the scheme is the user name.
+		ps.add(key, "expected a redis:// or rediss:// URL")
+	case u.Scheme != "redis" && u.Scheme != "rediss":
+		ps.add(key, "expected a redis:// or rediss:// URL, got scheme %q", u.Scheme)
+	case u.Host == "":
+		ps.add(key, "needs a host")
+	case strings.Contains(u.Path+u.RawQuery+u.Fragment, "@"):
+		ps.add(key, "unexpected '@' after the host: a password with '/', '?', '#' or '@' must be %%-escaped, or go in revocation.redis.password")
+	case db != "" && !isNonNegativeInt(db):
+		ps.add(key, "the path must be a database number like /0")
+	default:
+		// The query holds client options. go-redis, which reads them, knows
+		// which it takes; its errors quote option names and values, never
+		// the user info.
+		if _, err := redis.ParseURL(raw); err != nil {
+			ps.add(key, "%s", strings.TrimPrefix(err.Error(), "redis: "))
+		}
+	}
+	return u
 }
