@@ -14,7 +14,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/revgate/revgate/config"
@@ -72,47 +71,6 @@ func loadConfig(path string) (*config.Config, error) {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	return cfg, nil
-}
-
-// openStore builds the configured revocation store, and for Redis a function
-// reading its maxmemory-policy.
-func openStore(cfg *config.Config, logger *slog.Logger) (revocation.Store, func(context.Context) (string, error), error) {
-	if cfg.Revocation.Store == "memory" {
-		logger.Warn("revocation store is in memory: revocations are lost on restart and not shared with other instances; use redis in production")
-		return revocation.NewMemory(nil), nil, nil
-	}
-	client, err := revocation.NewClient(cfg.Revocation.Redis)
-	if err != nil {
-		return nil, nil, err
-	}
-	// go-redis reports dial failures and pool events through its own
-	// package-level logger; send them to ours so they are structured too.
-	redis.SetLogger(redisLogger{logger})
-	eviction := func(ctx context.Context) (string, error) { return revocation.EvictionPolicy(ctx, client) }
-	return revocation.NewRedis(client, revocation.RedisOptions{KeyPrefix: cfg.Revocation.Redis.KeyPrefix, MinReplicasAck: cfg.Revocation.Redis.MinReplicasAck, MinReplicasTimeout: cfg.Revocation.Redis.MinReplicasTimeout}), eviction, nil
-}
-
-// checkStoreAtStart reports, loudly, a store that does not answer or that may
-// evict revocation keys. Neither stops the gateway: /readyz keeps it out of
-// rotation until the store answers.
-func checkStoreAtStart(ctx context.Context, store revocation.Store, eviction func(context.Context) (string, error), logger *slog.Logger) {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	if err := store.Ping(ctx); err != nil {
-		logger.Error("revocation store not answering; /readyz fails until it does", "error", err.Error())
-		return
-	}
-	if eviction == nil {
-		return
-	}
-	policy, err := eviction(ctx)
-	switch {
-	case err != nil:
-		logger.Warn("could not read the Redis maxmemory-policy; make sure it is noeviction", "error", err.Error())
-	case !revocation.SafeEvictionPolicy(policy):
-		logger.Error("UNSAFE Redis maxmemory-policy: revocation keys can be evicted, which silently un-revokes tokens; set maxmemory-policy noeviction",
-			"maxmemory_policy", policy)
-	}
 }
 
 // listening is told the bound addresses once both listeners are up (the demo
