@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/revgate/revgate/config"
@@ -48,6 +49,10 @@ listener that cannot start, 2 on bad usage.`,
 				return err
 			}
 			logger := newLogger(cmd.ErrOrStderr(), cfg.Log)
+			// go-redis reports dial failures and pool events through a
+			// package-level logger: set it once, here, to ours, so they are
+			// structured too.
+			redis.SetLogger(redisLogger{logger})
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return serve(ctx, cfg, logger, nil)

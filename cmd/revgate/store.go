@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/revgate/revgate/config"
 	"github.com/revgate/revgate/revocation"
 )
@@ -24,9 +22,6 @@ func openStore(cfg *config.Config, logger *slog.Logger) (revocation.Store, func(
 	if err != nil {
 		return nil, nil, fmt.Errorf("redis client: %w", err)
 	}
-	// go-redis reports dial failures and pool events through its own
-	// package-level logger; send them to ours so they are structured too.
-	redis.SetLogger(redisLogger{logger})
 	eviction := func(ctx context.Context) (string, error) { return revocation.EvictionPolicy(ctx, client) }
 	return revocation.NewRedis(client, storeOptions(r)), eviction, nil
 }
