@@ -7,9 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,10 +35,14 @@ REVGATE_REVOCATION_REDIS_URL. Check a configuration with "revgate config check".
 
 On SIGTERM or SIGINT the gateway fails /readyz at once, keeps serving for
 server.drain_delay so load balancers stop sending, lets in-flight requests
-finish within server.shutdown_timeout, then exits 0.
+finish within server.shutdown_timeout, then exits 0. A second SIGTERM or
+SIGINT during the drain ends it at once: revgate logs "second signal:
+exiting without finishing the drain" and exits 1, dropping the requests
+still in flight.
 
-Exit codes: 0 after a clean drain, 1 on an invalid configuration or a
-listener that cannot start, 2 on bad usage.`,
+Exit codes: 0 after a clean drain, 1 on an invalid configuration, a
+listener that cannot start, a drain not finished within
+server.shutdown_timeout or a second signal, 2 on bad usage.`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(configPath)
@@ -53,7 +54,7 @@ listener that cannot start, 2 on bad usage.`,
 			// package-level logger: set it once, here, to ours, so they are
 			// structured too.
 			redis.SetLogger(redisLogger{logger})
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := shutdownContext(cmd.Context(), logger)
 			defer stop()
 			return serve(ctx, cfg, logger, nil)
 		},
