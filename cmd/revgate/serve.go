@@ -33,6 +33,10 @@ The configuration is read from --config, or revgate.yaml in the working
 directory if present; every key can be overridden by REVGATE_<KEY>, e.g.
 REVGATE_REVOCATION_REDIS_URL. Check a configuration with "revgate config check".
 
+Once both listeners are up it logs "revgate listening" with the addresses
+they bound, at every log.level: with port 0 (listen: 127.0.0.1:0) that is
+where to learn the port picked.
+
 On SIGTERM or SIGINT the gateway fails /readyz at once, keeps serving for
 server.drain_delay so load balancers stop sending, lets in-flight requests
 finish within server.shutdown_timeout, then exits 0. A second SIGTERM or
@@ -144,7 +148,9 @@ func serveWithStore(ctx context.Context, cfg *config.Config, logger *slog.Logger
 	errc := make(chan error, 2)
 	go func() { errc <- proxySrv.Serve(proxyLn) }()
 	go func() { errc <- adminSrv.Serve(adminLn) }()
-	logger.Info("revgate listening", "proxy", proxyLn.Addr().String(), "admin", adminLn.Addr().String(),
+	// Whatever log.level says: with port 0 in listen or admin.listen this
+	// line is the only place to learn the bound addresses.
+	logAlways(ctx, logger, "revgate listening", "proxy", proxyLn.Addr().String(), "admin", adminLn.Addr().String(),
 		"upstream", cfg.Upstream.URL, "store", cfg.Revocation.Store, "version", version)
 	if onListen != nil {
 		onListen(proxyLn.Addr().String(), adminLn.Addr().String())
