@@ -72,7 +72,7 @@ func evictionGateway(t *testing.T, srv *redistest.Server) *httptest.Server {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("test configuration invalid: %v", err)
 	}
-	client, err := revocation.NewClient(cfg.Revocation.Redis)
+	client, err := revocation.NewClient(revocation.ClientOptions{URL: cfg.Revocation.Redis.URL})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,176 +12,241 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/revgate/revgate/config"
 )
 
-// Client timeouts. The gateway also bounds each lookup with its own context
-// deadline (revocation.lookup_timeout), which the client honors; these
-// bound everything else (admin calls, readiness, reconnects).
+// Client timeouts when ClientOptions leaves them zero. The gateway also
+// bounds each lookup with its own context deadline, which the client
+// honors; these bound everything else (admin calls, readiness, reconnects).
 const (
-	dialTimeout  = 2 * time.Second
-	readTimeout  = time.Second
-	writeTimeout = time.Second
+	DefaultDialTimeout  = 2 * time.Second
+	DefaultReadTimeout  = time.Second
+	DefaultWriteTimeout = time.Second
 )
 
-// NewClient builds the Redis client cfg describes:
-//   - url (redis:// or rediss://): a *redis.Client;
-//   - addrs with master_name: a Sentinel-backed failover *redis.Client;
-//   - addrs with cluster: a *redis.ClusterClient;
-//   - one addr alone: a *redis.Client.
+// ClientOptions say how to reach Redis: exactly one of URL (one server) or
+// Addrs (one server, Sentinels with MasterName, or Cluster seed nodes).
+// Every other field is optional; its zero value is the default given.
+type ClientOptions struct {
+	// URL is a redis:// or rediss:// URL in go-redis's ParseURL syntax: the
+	// path is the database number, the query may set client options.
+	// Default: none (set Addrs instead).
+	URL string
+	// Addrs are host:port addresses: the server itself when alone, the
+	// Sentinels with MasterName, the seed nodes with Cluster. Several
+	// addresses need one of the two. Default: none (set URL instead).
+	Addrs []string
+	// MasterName is the name of the master the Sentinels in Addrs watch.
+	// Default "": no Sentinel.
+	MasterName string
+	// Cluster makes Addrs the seed nodes of a Redis Cluster. Default false.
+	Cluster bool
+	// Username and Password authenticate to the data nodes (the master,
+	// the cluster nodes). With URL they replace the URL's own when set.
+	// Default: none, or the URL's.
+	Username string
+	Password string
+	// SentinelUsername and SentinelPassword authenticate to the Sentinels
+	// themselves (their own requirepass), not to the master; only with
+	// MasterName. Default: none, since sending the data password to a
+	// Sentinel that has none fails the handshake.
+	SentinelUsername string
+	SentinelPassword string
+	// DB is the database for Addrs; a URL carries its own in its path, and
+	// a Cluster has only database 0. Default 0.
+	DB int
+	// TLS turns TLS on for Addrs or a redis:// URL; a rediss:// URL turns
+	// it on by itself. Default false.
+	TLS bool
+	// CAFile is a PEM bundle that replaces the system roots when verifying
+	// the servers' certificates; it needs TLS. Default "": the system
+	// roots.
+	CAFile string
+	// DialTimeout bounds opening a connection. With URL a set value
+	// replaces the URL's dial_timeout. Default DefaultDialTimeout (or the
+	// URL's).
+	DialTimeout time.Duration
+	// ReadTimeout and WriteTimeout bound one socket read or write; a
+	// context deadline bounds them further. With URL a set value replaces
+	// the URL's read_timeout or write_timeout. Default DefaultReadTimeout
+	// and DefaultWriteTimeout (or the URL's).
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+}
+
+// NewClient builds the Redis client o describes:
+//   - URL (redis:// or rediss://): a *redis.Client;
+//   - Addrs with MasterName: a Sentinel-backed failover *redis.Client;
+//   - Addrs with Cluster: a *redis.ClusterClient;
+//   - one address alone: a *redis.Client.
 //
-// cfg.Password (already read from password_file by the config loader) and
-// cfg.Username override the URL's. TLS is on for rediss:// or cfg.TLS;
-// cfg.CAFile replaces the system roots. Nothing is dialed here. Errors name
-// the configuration key and never contain the password or the URL.
-func NewClient(cfg config.Redis) (redis.UniversalClient, error) {
-	if cfg.URL != "" && len(cfg.Addrs) > 0 {
-		return nil, errors.New("revocation.redis: set url or addrs, not both")
+// Every client honors context deadlines on its sockets, so a per-request
+// deadline bounds a slow Redis. Nothing is dialed here. An error about one
+// field is an *OptionError naming it; no error contains a password or the
+// URL.
+func NewClient(o ClientOptions) (redis.UniversalClient, error) {
+	if o.URL != "" && len(o.Addrs) > 0 {
+		return nil, errors.New("set URL or Addrs, not both")
 	}
-	if cfg.URL != "" {
-		return newURLClient(cfg)
+	if o.URL != "" {
+		return newURLClient(o)
 	}
-	if len(cfg.Addrs) == 0 {
-		return nil, errors.New("revocation.redis: url or addrs is required")
+	if len(o.Addrs) == 0 {
+		return nil, errors.New("set URL or Addrs")
 	}
-	for i, a := range cfg.Addrs {
+	for i, a := range o.Addrs {
 		if strings.ContainsAny(a, "@/") {
 			// Likely a URL with credentials: do not echo it.
-			return nil, fmt.Errorf("revocation.redis.addrs[%d]: expected host:port, not a URL (credentials go in username and password)", i)
+			return nil, optionError(fmt.Sprintf("Addrs[%d]", i), "expected host:port, not a URL (credentials go in Username and Password)")
 		}
 		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
-			return nil, fmt.Errorf("revocation.redis.addrs[%d]: %q is not host:port", i, a)
+			return nil, optionError(fmt.Sprintf("Addrs[%d]", i), "%q is not host:port", a)
 		}
 	}
-	tlsConfig, err := withTLS(cfg, nil)
+	tlsConfig, err := withTLS(o, nil)
 	if err != nil {
 		return nil, err
 	}
+	t := o.timeouts()
 
 	// Reads go to masters only (no ReadOnly, RouteByLatency or replica
 	// routing): a replica may lag, and a revocation the admin API has
 	// acknowledged must be seen on the very next request.
 	switch {
-	case cfg.MasterName != "" && cfg.Cluster:
-		return nil, errors.New("revocation.redis: master_name (Sentinel) and cluster cannot both be set")
-	case cfg.MasterName != "":
-		// The Sentinels have credentials of their own (sentinel_username,
-		// sentinel_password), unset by default: sending the data password
-		// to a Sentinel without one fails the handshake.
+	case o.MasterName != "" && o.Cluster:
+		return nil, errors.New("set MasterName (Sentinel) or Cluster, not both")
+	case o.MasterName != "":
 		return redis.NewFailoverClient(&redis.FailoverOptions{
-			MasterName:            cfg.MasterName,
-			SentinelAddrs:         cfg.Addrs,
-			SentinelUsername:      cfg.SentinelUsername,
-			SentinelPassword:      cfg.SentinelPassword,
-			Username:              cfg.Username,
-			Password:              cfg.Password,
-			DB:                    cfg.DB,
+			MasterName:            o.MasterName,
+			SentinelAddrs:         o.Addrs,
+			SentinelUsername:      o.SentinelUsername,
+			SentinelPassword:      o.SentinelPassword,
+			Username:              o.Username,
+			Password:              o.Password,
+			DB:                    o.DB,
 			TLSConfig:             tlsConfig,
-			DialTimeout:           dialTimeout,
-			ReadTimeout:           readTimeout,
-			WriteTimeout:          writeTimeout,
+			DialTimeout:           t.dial,
+			ReadTimeout:           t.read,
+			WriteTimeout:          t.write,
 			ContextTimeoutEnabled: true,
 		}), nil
-	case cfg.Cluster:
-		if cfg.DB != 0 {
-			return nil, errors.New("revocation.redis.db: a cluster has only database 0")
+	case o.Cluster:
+		if o.DB != 0 {
+			return nil, optionError("DB", "a cluster has only database 0")
 		}
 		return redis.NewClusterClient(&redis.ClusterOptions{
-			Addrs:                 cfg.Addrs,
-			Username:              cfg.Username,
-			Password:              cfg.Password,
+			Addrs:                 o.Addrs,
+			Username:              o.Username,
+			Password:              o.Password,
 			TLSConfig:             tlsConfig,
-			DialTimeout:           dialTimeout,
-			ReadTimeout:           readTimeout,
-			WriteTimeout:          writeTimeout,
+			DialTimeout:           t.dial,
+			ReadTimeout:           t.read,
+			WriteTimeout:          t.write,
 			ContextTimeoutEnabled: true,
 		}), nil
-	case len(cfg.Addrs) > 1:
-		return nil, errors.New("revocation.redis.addrs: several addresses need master_name (Sentinel) or cluster: true")
+	case len(o.Addrs) > 1:
+		return nil, optionError("Addrs", "several addresses need MasterName (Sentinel) or Cluster")
 	}
 	opts := &redis.Options{
-		Addr:      cfg.Addrs[0],
-		Username:  cfg.Username,
-		Password:  cfg.Password,
-		DB:        cfg.DB,
+		Addr:      o.Addrs[0],
+		Username:  o.Username,
+		Password:  o.Password,
+		DB:        o.DB,
 		TLSConfig: tlsConfig,
 	}
-	setDefaults(opts)
+	t.apply(opts)
 	return redis.NewClient(opts), nil
 }
 
-// newURLClient handles revocation.redis.url. url.Parse errors quote the
-// URL, password included, so they are never passed on.
-func newURLClient(cfg config.Redis) (redis.UniversalClient, error) {
-	const key = "revocation.redis.url"
-	u, err := url.Parse(cfg.URL)
+// newURLClient handles ClientOptions.URL. url.Parse errors quote the URL,
+// password included, so they are never passed on.
+func newURLClient(o ClientOptions) (redis.UniversalClient, error) {
+	u, err := url.Parse(o.URL)
 	if err != nil {
-		return nil, fmt.Errorf("%s: not a valid URL (check the host, port and %%-escapes; put the password in revocation.redis.password instead)", key)
+		return nil, optionError("URL", "not a valid URL (check the host, port and %%-escapes; or put the password in Password instead)")
 	}
 	if u.Scheme != "redis" && u.Scheme != "rediss" {
 		// Not quoting the scheme: in "user:secret@host" it is "user".
-		return nil, fmt.Errorf("%s: must start with redis:// or rediss://", key)
+		return nil, optionError("URL", "must start with redis:// or rediss://")
 	}
 	// An '@' outside the user info means a password with an unescaped '/',
 	// '?' or '#' split the URL: the rest would show up in go-redis's error
 	// about the path or query.
 	if strings.Contains(u.Path+u.RawQuery+u.Fragment, "@") {
-		return nil, fmt.Errorf("%s: unexpected '@' after the host (a password with '/', '?', '#' or '@' must be %%-escaped; or use revocation.redis.password)", key)
+		return nil, optionError("URL", "unexpected '@' after the host (a password with '/', '?', '#' or '@' must be %%-escaped; or put it in Password)")
 	}
-	opts, err := redis.ParseURL(cfg.URL)
+	opts, err := redis.ParseURL(o.URL)
 	if err != nil {
 		// What is left to complain about is the path (database number) and
 		// query options, neither of which holds the user info.
-		return nil, fmt.Errorf("%s: %w", key, err)
+		return nil, &OptionError{Option: "URL", Err: err}
 	}
-	if cfg.Username != "" {
-		opts.Username = cfg.Username
+	if o.Username != "" {
+		opts.Username = o.Username
 	}
-	if cfg.Password != "" {
-		opts.Password = cfg.Password
+	if o.Password != "" {
+		opts.Password = o.Password
 	}
 	// ParseURL set TLSConfig for rediss:// (with the URL's host as
-	// ServerName, and skip_verify); cfg.TLS turns it on for redis://.
-	if opts.TLSConfig, err = withTLS(cfg, opts.TLSConfig); err != nil {
+	// ServerName, and skip_verify); o.TLS turns it on for redis://.
+	if opts.TLSConfig, err = withTLS(o, opts.TLSConfig); err != nil {
 		return nil, err
 	}
-	setDefaults(opts)
+	// A timeout set in o wins over the URL's, as the credentials do; one
+	// set in neither gets the default.
+	t := timeouts{dial: o.DialTimeout, read: o.ReadTimeout, write: o.WriteTimeout}
+	t = t.or(timeouts{dial: opts.DialTimeout, read: opts.ReadTimeout, write: opts.WriteTimeout})
+	t = t.or(defaultTimeouts)
+	t.apply(opts)
 	return redis.NewClient(opts), nil
 }
 
-// setDefaults fills the timeouts a URL's query did not set.
-func setDefaults(o *redis.Options) {
-	if o.DialTimeout == 0 {
-		o.DialTimeout = dialTimeout
+// timeouts are a client's socket timeouts.
+type timeouts struct{ dial, read, write time.Duration }
+
+var defaultTimeouts = timeouts{dial: DefaultDialTimeout, read: DefaultReadTimeout, write: DefaultWriteTimeout}
+
+// timeouts returns o's timeouts, the defaults where o leaves them zero.
+func (o ClientOptions) timeouts() timeouts {
+	return timeouts{dial: o.DialTimeout, read: o.ReadTimeout, write: o.WriteTimeout}.or(defaultTimeouts)
+}
+
+// or fills t's zero timeouts from d.
+func (t timeouts) or(d timeouts) timeouts {
+	if t.dial == 0 {
+		t.dial = d.dial
 	}
-	if o.ReadTimeout == 0 {
-		o.ReadTimeout = readTimeout
+	if t.read == 0 {
+		t.read = d.read
 	}
-	if o.WriteTimeout == 0 {
-		o.WriteTimeout = writeTimeout
+	if t.write == 0 {
+		t.write = d.write
 	}
+	return t
+}
+
+// apply sets t on a standalone client's options.
+func (t timeouts) apply(o *redis.Options) {
+	o.DialTimeout, o.ReadTimeout, o.WriteTimeout = t.dial, t.read, t.write
 	// Without this go-redis ignores context deadlines on the socket, and a
 	// per-request lookup timeout would not bound a slow Redis.
 	o.ContextTimeoutEnabled = true
 }
 
-// withTLS returns c, or a new configuration when c is nil and cfg.TLS is
-// set, with cfg.CAFile as its roots; nil means TLS is off. A new
-// configuration leaves ServerName empty: crypto/tls then takes it from each
-// dialed address, which is right for every Sentinel, master and cluster
-// node.
-func withTLS(cfg config.Redis, c *tls.Config) (*tls.Config, error) {
-	if c == nil && cfg.TLS {
+// withTLS returns c, or a new configuration when c is nil and o.TLS is set,
+// with o.CAFile as its roots; nil means TLS is off. A new configuration
+// leaves ServerName empty: crypto/tls then takes it from each dialed
+// address, which is right for every Sentinel, master and cluster node.
+func withTLS(o ClientOptions, c *tls.Config) (*tls.Config, error) {
+	if c == nil && o.TLS {
 		c = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
-	if cfg.CAFile == "" {
+	if o.CAFile == "" {
 		return c, nil
 	}
 	if c == nil {
-		return nil, errors.New("revocation.redis.ca_file: set, but TLS is off (use rediss:// or tls: true)")
+		return nil, optionError("CAFile", "set, but TLS is off (use a rediss:// URL or TLS)")
 	}
-	pool, err := loadCAs(cfg.CAFile)
+	pool, err := loadCAs(o.CAFile)
 	if err != nil {
 		return nil, err
 	}
@@ -192,11 +257,28 @@ func withTLS(cfg config.Redis, c *tls.Config) (*tls.Config, error) {
 func loadCAs(file string) (*x509.CertPool, error) {
 	pem, err := os.ReadFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("revocation.redis.ca_file: %w", err)
+		return nil, &OptionError{Option: "CAFile", Err: err}
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("revocation.redis.ca_file: %s holds no PEM certificate", file)
+		return nil, optionError("CAFile", "%s holds no PEM certificate", file)
 	}
 	return pool, nil
+}
+
+// An OptionError is a ClientOptions field NewClient cannot use. Its text is
+// "Option: what is wrong", and never holds a password or the URL.
+type OptionError struct {
+	// Option names the field, with an index for Addrs: "URL", "Addrs[1]",
+	// "CAFile".
+	Option string
+	Err    error
+}
+
+func (e *OptionError) Error() string { return e.Option + ": " + e.Err.Error() }
+
+func (e *OptionError) Unwrap() error { return e.Err }
+
+func optionError(option, format string, args ...any) error {
+	return &OptionError{Option: option, Err: fmt.Errorf(format, args...)}
 }

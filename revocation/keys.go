@@ -5,8 +5,8 @@ import (
 	"encoding/base64"
 )
 
-// DefaultKeyPrefix is the key prefix when revocation.redis.key_prefix is
-// not set.
+// DefaultKeyPrefix is the key prefix when RedisOptions.KeyPrefix is not
+// set.
 const DefaultKeyPrefix = "revgate:"
 
 // Key layout, after the prefix:

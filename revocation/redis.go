@@ -429,7 +429,7 @@ func (r *Redis) masterFor(ctx context.Context, key string) (*redis.Client, error
 	case *redis.ClusterClient:
 		return c.MasterForKey(ctx, key)
 	default:
-		return nil, fmt.Errorf("min_replicas_ack needs a standalone, Sentinel or Cluster client, not %T", r.client)
+		return nil, fmt.Errorf("waiting for replicas (MinReplicasAck) needs a standalone, Sentinel or Cluster client, not %T", r.client)
 	}
 }
 

@@ -13,7 +13,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/revgate/revgate/config"
 	"github.com/revgate/revgate/internal/redistest"
 	"github.com/revgate/revgate/revocation"
 	"github.com/revgate/revgate/revocation/storetest"
@@ -27,7 +26,7 @@ const testPassword = "s3cret-Pa55word"
 // revocation.NewClient.
 func newRedisClient(t testing.TB, srv *redistest.Server) redis.UniversalClient {
 	t.Helper()
-	c, err := revocation.NewClient(config.Redis{URL: srv.URL()})
+	c, err := revocation.NewClient(revocation.ClientOptions{URL: srv.URL()})
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)
 	}
@@ -353,7 +352,7 @@ func TestRedisWrongPassword(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t, redistest.Options{Password: testPassword})
 	const wrong = "wrong-Pa55word"
-	c, err := revocation.NewClient(config.Redis{URL: "redis://" + srv.Addr + "/0", Password: wrong})
+	c, err := revocation.NewClient(revocation.ClientOptions{URL: "redis://" + srv.Addr + "/0", Password: wrong})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ var ErrUnavailable = errors.New("revocation store unavailable")
 
 // ErrNotReplicated is wrapped, together with ErrUnavailable, by a write
 // that the master applied but fewer replicas than
-// revocation.redis.min_replicas_ack acknowledged in time. The write stays
+// RedisOptions.MinReplicasAck acknowledged in time. The write stays
 // on the master and takes effect at once (so "nothing was changed" would be
 // wrong), but a failover before it reaches a replica would lose it. Every
 // write is idempotent, so retrying is safe.

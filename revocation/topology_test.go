@@ -11,21 +11,21 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/revgate/revgate/config"
 	"github.com/revgate/revgate/internal/redistest"
 	"github.com/revgate/revgate/revocation"
 	"github.com/revgate/revgate/revocation/storetest"
 )
 
 // Every topology revgate supports runs the conformance suite through a
-// client built by revocation.NewClient from a config.Redis, so that the
-// configuration path is what is tested. Each top-level test starts its
+// client built by revocation.NewClient, so that the path from options to
+// client is what is tested (cmd/revgate's tests check that every
+// config.Redis key reaches the options). Each top-level test starts its
 // topology once and shares it between its subtests; the topologies run in
 // parallel with each other.
 
 // newConfiguredClient builds the client cfg describes, closed with the
 // test.
-func newConfiguredClient(t testing.TB, cfg config.Redis) redis.UniversalClient {
+func newConfiguredClient(t testing.TB, cfg revocation.ClientOptions) redis.UniversalClient {
 	t.Helper()
 	c, err := revocation.NewClient(cfg)
 	if err != nil {
@@ -37,7 +37,7 @@ func newConfiguredClient(t testing.TB, cfg config.Redis) redis.UniversalClient {
 
 // runConformance runs the suite with stores on clients built from cfg,
 // each with its own key prefix under prefix.
-func runConformance(t *testing.T, cfg config.Redis, prefix string, opts revocation.RedisOptions) {
+func runConformance(t *testing.T, cfg revocation.ClientOptions, prefix string, opts revocation.RedisOptions) {
 	var n atomic.Int64
 	storetest.Run(t, func(t *testing.T) revocation.Store {
 		o := opts
@@ -52,7 +52,7 @@ func TestSentinelTopologyWithPasswords(t *testing.T) {
 	t.Parallel()
 	const dataPassword, sentinelPassword = "data-password-4e1d", "sentinel-password-9c2a"
 	s := redistest.StartSentinel(t, redistest.SentinelOptions{Password: dataPassword, SentinelPassword: sentinelPassword})
-	cfg := config.Redis{Addrs: s.Addrs, MasterName: s.MasterName, Password: dataPassword, SentinelPassword: sentinelPassword}
+	cfg := revocation.ClientOptions{Addrs: s.Addrs, MasterName: s.MasterName, Password: dataPassword, SentinelPassword: sentinelPassword}
 
 	t.Run("the conformance suite passes", func(t *testing.T) {
 		runConformance(t, cfg, "sentinel-auth", revocation.RedisOptions{})
@@ -76,7 +76,7 @@ func TestSentinelTopologyWithPasswords(t *testing.T) {
 func TestSentinelTopology(t *testing.T) {
 	t.Parallel()
 	s := redistest.StartSentinel(t, redistest.SentinelOptions{})
-	cfg := config.Redis{Addrs: s.Addrs, MasterName: s.MasterName}
+	cfg := revocation.ClientOptions{Addrs: s.Addrs, MasterName: s.MasterName}
 
 	t.Run("the conformance suite passes with every write acknowledged by the replica", func(t *testing.T) {
 		runConformance(t, cfg, "sentinel", revocation.RedisOptions{MinReplicasAck: 1, MinReplicasTimeout: 2 * time.Second})
@@ -163,7 +163,7 @@ func TestSentinelTopology(t *testing.T) {
 func TestClusterTopology(t *testing.T) {
 	t.Parallel()
 	cl := redistest.StartCluster(t, redistest.ClusterOptions{Password: testPassword})
-	cfg := config.Redis{Addrs: cl.Addrs, Cluster: true, Password: testPassword}
+	cfg := revocation.ClientOptions{Addrs: cl.Addrs, Cluster: true, Password: testPassword}
 
 	// Check reads with one pipeline of GETs spread over the masters.
 	t.Run("the conformance suite passes", func(t *testing.T) {
@@ -231,7 +231,7 @@ func TestTLSTopology(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t, redistest.Options{TLS: true, Password: testPassword})
 	// As the README recommends: the password apart from the URL.
-	cfg := config.Redis{URL: "rediss://" + srv.Addr + "/0", Password: testPassword, CAFile: srv.TLS.CAFile}
+	cfg := revocation.ClientOptions{URL: "rediss://" + srv.Addr + "/0", Password: testPassword, CAFile: srv.TLS.CAFile}
 
 	t.Run("the conformance suite passes", func(t *testing.T) {
 		runConformance(t, cfg, "tls", revocation.RedisOptions{})
@@ -240,7 +240,7 @@ func TestTLSTopology(t *testing.T) {
 	t.Run("a client that does not trust the CA is refused", func(t *testing.T) {
 		// The system roots do not hold the test CA: the certificate must
 		// be verified, not merely accepted.
-		st := revocation.NewRedis(newConfiguredClient(t, config.Redis{URL: cfg.URL, Password: testPassword}), revocation.RedisOptions{})
+		st := revocation.NewRedis(newConfiguredClient(t, revocation.ClientOptions{URL: cfg.URL, Password: testPassword}), revocation.RedisOptions{})
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 		defer cancel()
 		err := st.Ping(ctx)
@@ -273,7 +273,7 @@ var aclUser = redistest.User{
 func TestACLTopology(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t, redistest.Options{Password: testPassword, Users: []redistest.User{aclUser}})
-	cfg := config.Redis{URL: "redis://" + srv.Addr + "/0", Username: aclUser.Name, Password: aclUser.Password}
+	cfg := revocation.ClientOptions{URL: "redis://" + srv.Addr + "/0", Username: aclUser.Name, Password: aclUser.Password}
 
 	t.Run("the conformance suite passes", func(t *testing.T) {
 		runConformance(t, cfg, "revgate:acl", revocation.RedisOptions{})

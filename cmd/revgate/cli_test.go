@@ -29,6 +29,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
 	"github.com/revgate/revgate/internal/redistest"
+	"github.com/revgate/revgate/internal/testkit"
 )
 
 // cliResult is one run of the revgate binary.
@@ -405,7 +406,7 @@ var allAdminCommands = [][]string{
 
 func TestAdminCLIExitCodesOfEveryCommand(t *testing.T) {
 	g := startCLIGateway(t)
-	down := freeAddr(t) // nothing listens there
+	down := testkit.RefusedAddr(t) // nothing listens there
 	const wrongToken = "wrong-admin-token-0123456789"
 
 	for _, args := range allAdminCommands {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/revgate/revgate/config"
 )
@@ -28,6 +29,14 @@ func newLogger(w io.Writer, c config.Log) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// logAlways writes an info record whatever the logger's level, as the
+// audit trail is written: slog's handlers check the level only in Enabled.
+func logAlways(ctx context.Context, logger *slog.Logger, msg string, args ...any) {
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, msg, 0)
+	r.Add(args...)
+	_ = logger.Handler().Handle(ctx, r)
 }
 
 // redisLogger sends go-redis's own messages (dial failures, pool events) to

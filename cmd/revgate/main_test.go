@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -17,7 +16,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -47,17 +45,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// freeAddr returns a loopback address with a port free right now.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // signer is an ES256 key whose public half is written as a JWKS file.
@@ -93,92 +80,6 @@ func (s signer) mint(t testing.TB, sub string) string {
 		t.Fatal(err)
 	}
 	return tok
-}
-
-// process is a running revgate.
-type process struct {
-	cmd    *exec.Cmd
-	proxy  string
-	admin  string
-	stderr *lockedBuffer
-	done   chan error
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// startGateway writes a config and runs `revgate serve` until the test ends.
-func startGateway(t *testing.T, configYAML string) *process {
-	t.Helper()
-	p := &process{proxy: freeAddr(t), admin: freeAddr(t), stderr: &lockedBuffer{}, done: make(chan error, 1)}
-	path := filepath.Join(t.TempDir(), "revgate.yaml")
-	body := fmt.Sprintf("listen: %q\nadmin:\n  listen: %q\n  tokens:\n    - name: ops\n      token: %q\n%s", p.proxy, p.admin, adminToken, configYAML)
-	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	p.cmd = exec.Command(binary, "serve", "--config", path)
-	p.cmd.Stderr = p.stderr
-	p.cmd.Env = cleanEnv()
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.done <- p.cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		if t.Failed() {
-			t.Logf("revgate stderr:\n%s", p.stderr.String())
-		}
-	})
-	waitReady(t, "http://"+p.admin+"/readyz", p)
-	return p
-}
-
-// cleanEnv is the environment without REVGATE_ overrides from the caller.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "REVGATE_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
-func waitReady(t *testing.T, url string, p *process) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-p.done:
-			p.done <- err // the cleanup waits for it too
-			t.Fatalf("revgate exited early: %v\n%s", err, p.stderr.String())
-		default:
-		}
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s not ready after 15s\n%s", url, p.stderr.String())
 }
 
 const adminToken = "e2e-admin-token-0123456789"

@@ -7,9 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,12 +33,20 @@ The configuration is read from --config, or revgate.yaml in the working
 directory if present; every key can be overridden by REVGATE_<KEY>, e.g.
 REVGATE_REVOCATION_REDIS_URL. Check a configuration with "revgate config check".
 
+Once both listeners are up it logs "revgate listening" with the addresses
+they bound, at every log.level: with port 0 (listen: 127.0.0.1:0) that is
+where to learn the port picked.
+
 On SIGTERM or SIGINT the gateway fails /readyz at once, keeps serving for
 server.drain_delay so load balancers stop sending, lets in-flight requests
-finish within server.shutdown_timeout, then exits 0.
+finish within server.shutdown_timeout, then exits 0. A second SIGTERM or
+SIGINT during the drain ends it at once: revgate logs "second signal:
+exiting without finishing the drain" and exits 1, dropping the requests
+still in flight.
 
-Exit codes: 0 after a clean drain, 1 on an invalid configuration or a
-listener that cannot start, 2 on bad usage.`,
+Exit codes: 0 after a clean drain, 1 on an invalid configuration, a
+listener that cannot start, a drain not finished within
+server.shutdown_timeout or a second signal, 2 on bad usage.`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(configPath)
@@ -49,7 +54,11 @@ listener that cannot start, 2 on bad usage.`,
 				return err
 			}
 			logger := newLogger(cmd.ErrOrStderr(), cfg.Log)
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			// go-redis reports dial failures and pool events through a
+			// package-level logger: set it once, here, to ours, so they are
+			// structured too.
+			redis.SetLogger(redisLogger{logger})
+			ctx, stop := shutdownContext(cmd.Context(), logger)
 			defer stop()
 			return serve(ctx, cfg, logger, nil)
 		},
@@ -72,47 +81,6 @@ func loadConfig(path string) (*config.Config, error) {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	return cfg, nil
-}
-
-// openStore builds the configured revocation store, and for Redis a function
-// reading its maxmemory-policy.
-func openStore(cfg *config.Config, logger *slog.Logger) (revocation.Store, func(context.Context) (string, error), error) {
-	if cfg.Revocation.Store == "memory" {
-		logger.Warn("revocation store is in memory: revocations are lost on restart and not shared with other instances; use redis in production")
-		return revocation.NewMemory(nil), nil, nil
-	}
-	client, err := revocation.NewClient(cfg.Revocation.Redis)
-	if err != nil {
-		return nil, nil, err
-	}
-	// go-redis reports dial failures and pool events through its own
-	// package-level logger; send them to ours so they are structured too.
-	redis.SetLogger(redisLogger{logger})
-	eviction := func(ctx context.Context) (string, error) { return revocation.EvictionPolicy(ctx, client) }
-	return revocation.NewRedis(client, revocation.RedisOptions{KeyPrefix: cfg.Revocation.Redis.KeyPrefix, MinReplicasAck: cfg.Revocation.Redis.MinReplicasAck, MinReplicasTimeout: cfg.Revocation.Redis.MinReplicasTimeout}), eviction, nil
-}
-
-// checkStoreAtStart reports, loudly, a store that does not answer or that may
-// evict revocation keys. Neither stops the gateway: /readyz keeps it out of
-// rotation until the store answers.
-func checkStoreAtStart(ctx context.Context, store revocation.Store, eviction func(context.Context) (string, error), logger *slog.Logger) {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	if err := store.Ping(ctx); err != nil {
-		logger.Error("revocation store not answering; /readyz fails until it does", "error", err.Error())
-		return
-	}
-	if eviction == nil {
-		return
-	}
-	policy, err := eviction(ctx)
-	switch {
-	case err != nil:
-		logger.Warn("could not read the Redis maxmemory-policy; make sure it is noeviction", "error", err.Error())
-	case !revocation.SafeEvictionPolicy(policy):
-		logger.Error("UNSAFE Redis maxmemory-policy: revocation keys can be evicted, which silently un-revokes tokens; set maxmemory-policy noeviction",
-			"maxmemory_policy", policy)
-	}
 }
 
 // listening is told the bound addresses once both listeners are up (the demo
@@ -180,7 +148,9 @@ func serveWithStore(ctx context.Context, cfg *config.Config, logger *slog.Logger
 	errc := make(chan error, 2)
 	go func() { errc <- proxySrv.Serve(proxyLn) }()
 	go func() { errc <- adminSrv.Serve(adminLn) }()
-	logger.Info("revgate listening", "proxy", proxyLn.Addr().String(), "admin", adminLn.Addr().String(),
+	// Whatever log.level says: with port 0 in listen or admin.listen this
+	// line is the only place to learn the bound addresses.
+	logAlways(ctx, logger, "revgate listening", "proxy", proxyLn.Addr().String(), "admin", adminLn.Addr().String(),
 		"upstream", cfg.Upstream.URL, "store", cfg.Revocation.Store, "version", version)
 	if onListen != nil {
 		onListen(proxyLn.Addr().String(), adminLn.Addr().String())

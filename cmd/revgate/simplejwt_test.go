@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/revgate/revgate/internal/redistest"
+	"github.com/revgate/revgate/internal/testkit"
 )
 
 // djangoPython is Debian's interpreter, where the python3-django and
@@ -46,7 +48,7 @@ func requireDjango(t *testing.T) {
 type issuer struct {
 	url     string
 	keyFile string
-	log     *lockedBuffer
+	log     *testkit.Buffer
 }
 
 // startIssuer migrates a fresh SQLite database, creates users with the
@@ -56,7 +58,7 @@ func startIssuer(t *testing.T, dir string, users map[string]string) *issuer {
 	t.Helper()
 	requireDjango(t)
 	tmp := t.TempDir()
-	is := &issuer{keyFile: filepath.Join(tmp, "jwt-signing-key"), log: &lockedBuffer{}}
+	is := &issuer{keyFile: filepath.Join(tmp, "jwt-signing-key")}
 	if err := os.WriteFile(is.keyFile, []byte(randomID()+randomID()+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -79,10 +81,28 @@ func startIssuer(t *testing.T, dir string, users map[string]string) *issuer {
 		manage("createuser", name, "--password", password)
 	}
 
-	addr := freeAddr(t)
+	// runserver takes no listener and, given port 0, does not say which
+	// port it bound: it gets one free a moment ago, and another when that
+	// one was taken meanwhile.
+	for attempt := 1; ; attempt++ {
+		if is.serve(t, dir, env, freePortNow(t)) {
+			return is
+		}
+		if attempt == 3 || !strings.Contains(is.log.String(), "That port is already in use") {
+			t.Fatalf("Django exited early:\n%s", is.log.String())
+		}
+	}
+}
+
+// serve runs the issuer on addr until the test ends, and reports whether
+// it answers; false means it exited first.
+func (is *issuer) serve(t *testing.T, dir string, env []string, addr string) bool {
+	t.Helper()
+	log := &testkit.Buffer{}
+	is.log = log
 	cmd := exec.Command(djangoPython, "manage.py", "runserver", "--noreload", addr)
 	cmd.Dir, cmd.Env = dir, env
-	cmd.Stdout, cmd.Stderr = is.log, is.log
+	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -92,28 +112,39 @@ func startIssuer(t *testing.T, dir string, users map[string]string) *issuer {
 		_ = cmd.Process.Kill()
 		<-done
 		if t.Failed() {
-			t.Logf("Django log:\n%s", is.log.String())
+			t.Logf("Django log:\n%s", log.String())
 		}
 	})
-	is.url = "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	base := "http://" + addr
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		select {
 		case <-done:
-			t.Fatalf("Django exited early:\n%s", is.log.String())
+			return false
 		default:
 		}
-		if resp, err := http.Get(is.url + "/api/me/"); err == nil {
+		if resp, err := http.Get(base + "/api/me/"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusUnauthorized {
-				return is
+				is.url = base
+				return true
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("Django not answering after 30s:\n%s", is.log.String())
+			t.Fatalf("Django not answering after 30s:\n%s", log.String())
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// freePortNow returns a loopback address whose port was free a moment
+// ago, for a child that cannot be handed a listener; see startIssuer.
+func freePortNow(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // spy sits between revgate and the issuer and counts what reaches the
@@ -146,38 +177,22 @@ func (s *spy) count(path string) int {
 }
 
 // startExampleGateway runs `revgate serve --config revgate.yaml` in the
-// example's directory; the environment points it at this test's ports,
-// key, Redis and admin token, as REVGATE_* overrides are meant to.
+// example's directory; the environment points it at port 0 and at this
+// test's upstream, key, Redis and admin token, as REVGATE_* overrides are
+// meant to.
 func startExampleGateway(t *testing.T, dir, upstream, keyFile, redisURL string) *process {
 	t.Helper()
-	p := &process{proxy: freeAddr(t), admin: freeAddr(t), stderr: &lockedBuffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(binary, "serve", "--config", "revgate.yaml")
-	p.cmd.Dir = dir
-	p.cmd.Stderr = p.stderr
-	p.cmd.Env = append(cleanEnv(),
-		"REVGATE_LISTEN="+p.proxy,
-		"REVGATE_ADMIN_LISTEN="+p.admin,
+	cmd := exec.Command(binary, "serve", "--config", "revgate.yaml")
+	cmd.Dir = dir
+	cmd.Env = append(cleanEnv(),
+		"REVGATE_LISTEN=127.0.0.1:0",
+		"REVGATE_ADMIN_LISTEN=127.0.0.1:0",
 		"REVGATE_UPSTREAM_URL="+upstream,
 		"REVGATE_JWT_HMAC_SECRET_FILE="+keyFile,
 		"REVGATE_REVOCATION_REDIS_URL="+redisURL,
 		`REVGATE_ADMIN_TOKENS=[{"name":"ops","token":"`+adminToken+`"}]`,
 	)
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// waitReady takes the exit from p.done when the process dies early, so
-	// the cleanup waits on its own channel.
-	exited := make(chan struct{})
-	go func() { p.done <- p.cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("revgate stderr:\n%s", p.stderr.String())
-		}
-	})
-	waitReady(t, "http://"+p.admin+"/readyz", p)
-	return p
+	return startServe(t, cmd)
 }
 
 // session is a client of the gateway.
