@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/revgate/revgate/config"
+	"github.com/revgate/revgate/internal/testkit"
 )
 
 // sendHalfClosed writes raw on a fresh connection, closes the writing half
@@ -59,7 +60,7 @@ func TestClientBodyErrorsAreBadRequestsNotUpstreamErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			wire := newWireUpstream(t)
+			wire := testkit.NewWireUpstream(t)
 			h := newHarness(t, nil, func(cfg *config.Config) {
 				cfg.Upstream.URL = wire.URL()
 				cfg.Routes = []config.Route{{Prefix: "/public/", Auth: config.AuthNone}}
@@ -68,9 +69,9 @@ func TestClientBodyErrorsAreBadRequestsNotUpstreamErrors(t *testing.T) {
 			if got := sendHalfClosed(t, addr, c.raw, c.halfClose); got != http.StatusBadRequest {
 				t.Errorf("status %d, want 400", got)
 			}
-			for _, r := range wire.requests() {
-				if c.tail != "" && strings.Contains(string(r.body), c.tail) {
-					t.Errorf("the upstream received the bytes after the fault: %q", r.body)
+			for _, r := range wire.Requests() {
+				if c.tail != "" && strings.Contains(string(r.Body), c.tail) {
+					t.Errorf("the upstream received the bytes after the fault: %q", r.Body)
 				}
 			}
 			wantPublicCounts(t, h, 1, 0)
@@ -83,7 +84,7 @@ func TestClientBodyErrorsAreBadRequestsNotUpstreamErrors(t *testing.T) {
 // failure, 502 upstream_error.
 func TestWholeBodiesAreForwardedAndUpstreamFailuresStayUpstreamErrors(t *testing.T) {
 	t.Run("a whole chunked body reaches the upstream as sent", func(t *testing.T) {
-		wire := newWireUpstream(t)
+		wire := testkit.NewWireUpstream(t)
 		h := newHarness(t, nil, func(cfg *config.Config) {
 			cfg.Upstream.URL = wire.URL()
 			cfg.Routes = []config.Route{{Prefix: "/public/", Auth: config.AuthNone}}
@@ -92,7 +93,7 @@ func TestWholeBodiesAreForwardedAndUpstreamFailuresStayUpstreamErrors(t *testing
 		if got := sendHalfClosed(t, strings.TrimPrefix(h.proxy.URL, "http://"), raw, false); got != http.StatusOK {
 			t.Fatalf("status %d, want 200", got)
 		}
-		if reqs := wire.requests(); len(reqs) != 1 || string(reqs[0].body) != "abcdefg" || reqs[0].error != "" {
+		if reqs := wire.Requests(); len(reqs) != 1 || string(reqs[0].Body) != "abcdefg" || reqs[0].Error != "" {
 			t.Fatalf("the upstream received %+v", reqs)
 		}
 	})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/revgate/revgate/config"
+	"github.com/revgate/revgate/internal/testkit"
 )
 
 // Go's server parses a request-target that does not start with "/" into
@@ -15,7 +16,7 @@ import (
 // URL.Path, the transport writes URL.RequestURI(): when they differ, the
 // upstream serves another path than the one judged.
 func TestRequestTargetsReachTheUpstreamOnlyAsTheJudgedPath(t *testing.T) {
-	wire := newWireUpstream(t)
+	wire := testkit.NewWireUpstream(t)
 	h := newHarness(t, nil, func(c *config.Config) {
 		c.Upstream.URL = wire.URL()
 		c.Routes = []config.Route{
@@ -53,20 +54,20 @@ func TestRequestTargetsReachTheUpstreamOnlyAsTheJudgedPath(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			wire.reset()
+			wire.Reset()
 			raw := c.method + " " + c.target + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + access + "\r\nConnection: close\r\n\r\n"
-			got := statuses(rawRequest(t, addr, raw, 3*time.Second))
+			got := testkit.Statuses(testkit.RawRequest(t, addr, raw, 3*time.Second))
 			if len(got) != 1 || got[0] != c.want {
 				t.Errorf("%s %s: %v, want [%d]", c.method, c.target, got, c.want)
 			}
-			reqs := wire.requests()
+			reqs := wire.Requests()
 			switch {
 			case c.forwarded == "" && len(reqs) != 0:
-				t.Errorf("%s %s: the upstream received %q", c.method, c.target, reqs[0].line)
-			case c.forwarded != "" && (len(reqs) != 1 || reqs[0].line != c.forwarded):
+				t.Errorf("%s %s: the upstream received %q", c.method, c.target, reqs[0].Line)
+			case c.forwarded != "" && (len(reqs) != 1 || reqs[0].Line != c.forwarded):
 				var lines []string
 				for _, r := range reqs {
-					lines = append(lines, r.line)
+					lines = append(lines, r.Line)
 				}
 				t.Errorf("%s %s: the upstream received %q, want [%q]", c.method, c.target, lines, c.forwarded)
 			}
@@ -81,7 +82,7 @@ func TestRequestTargetsReachTheUpstreamOnlyAsTheJudgedPath(t *testing.T) {
 // A server with DisableGeneralOptionsHandler hands "OPTIONS *" to the
 // gateway: it is answered there, not forwarded as some path.
 func TestOptionsAsteriskIsAnsweredByTheGatewayWhenTheServerPassesItOn(t *testing.T) {
-	wire := newWireUpstream(t)
+	wire := testkit.NewWireUpstream(t)
 	h := newHarness(t, nil, func(c *config.Config) { c.Upstream.URL = wire.URL() })
 	srv := httptest.NewUnstartedServer(h.gw.ProxyHandler())
 	srv.Config.DisableGeneralOptionsHandler = true
@@ -89,11 +90,11 @@ func TestOptionsAsteriskIsAnsweredByTheGatewayWhenTheServerPassesItOn(t *testing
 	t.Cleanup(srv.Close)
 	access := mint(t, tok{sub: "u-options"})
 	raw := "OPTIONS * HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + access + "\r\nConnection: close\r\n\r\n"
-	got := rawRequest(t, strings.TrimPrefix(srv.URL, "http://"), raw, 3*time.Second)
+	got := testkit.RawRequest(t, strings.TrimPrefix(srv.URL, "http://"), raw, 3*time.Second)
 	if len(got) != 1 || got[0].StatusCode != http.StatusOK {
-		t.Errorf("OPTIONS *: %v, want [200]", statuses(got))
+		t.Errorf("OPTIONS *: %v, want [200]", testkit.Statuses(got))
 	}
-	if reqs := wire.requests(); len(reqs) != 0 {
-		t.Errorf("OPTIONS *: the upstream received %q", reqs[0].line)
+	if reqs := wire.Requests(); len(reqs) != 0 {
+		t.Errorf("OPTIONS *: the upstream received %q", reqs[0].Line)
 	}
 }

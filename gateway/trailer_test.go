@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/revgate/revgate/config"
+	"github.com/revgate/revgate/internal/testkit"
 )
 
 // Trailers arrive after the gateway has judged a request; an upstream that
@@ -15,7 +16,7 @@ import (
 // reads before forwarding) would see a forged claim header. None is ever
 // forwarded, nor is a Trailer header announcing one.
 func TestRequestTrailersNeverReachTheUpstream(t *testing.T) {
-	wire := newWireUpstream(t)
+	wire := testkit.NewWireUpstream(t)
 	h := newHarness(t, nil, func(c *config.Config) {
 		c.Upstream.URL = wire.URL()
 		c.Routes = []config.Route{{Prefix: "/api/token/refresh/", Auth: config.AuthRefresh}}
@@ -39,30 +40,30 @@ func TestRequestTrailersNeverReachTheUpstream(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			wire.reset()
-			resps := rawRequest(t, h.proxy.Listener.Addr().String(), tt.raw, 5*time.Second)
-			if got := statuses(resps); len(got) != 1 || got[0] != http.StatusOK {
+			wire.Reset()
+			resps := testkit.RawRequest(t, h.proxy.Listener.Addr().String(), tt.raw, 5*time.Second)
+			if got := testkit.Statuses(resps); len(got) != 1 || got[0] != http.StatusOK {
 				t.Fatalf("statuses = %v, want [200]", got)
 			}
-			reqs := wire.requests()
+			reqs := wire.Requests()
 			if len(reqs) == 0 {
 				t.Fatal("the upstream got nothing")
 			}
 			for i, r := range reqs {
-				all := r.line + "\n" + strings.Join(r.head, "\n") + "\n" + string(r.body)
+				all := r.Line + "\n" + strings.Join(r.Head, "\n") + "\n" + string(r.Body)
 				for _, bad := range []string{"forged", "X-Other-Trailer", "Trailer:"} {
 					if strings.Contains(all, bad) {
 						t.Errorf("upstream request %d carries %q:\n%s", i, bad, all)
 					}
 				}
-				if r.error != "" {
-					t.Errorf("upstream request %d: %s", i, r.error)
+				if r.Error != "" {
+					t.Errorf("upstream request %d: %s", i, r.Error)
 				}
 			}
 			if len(reqs) != 1 {
 				t.Fatalf("upstream read %d requests from one, want 1", len(reqs))
 			}
-			if body := string(reqs[0].body); body != "hello" && !strings.HasPrefix(body, `{"refresh":`) {
+			if body := string(reqs[0].Body); body != "hello" && !strings.HasPrefix(body, `{"refresh":`) {
 				t.Errorf("upstream got body %q", body)
 			}
 		})
