@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -87,6 +88,27 @@ func cloneAny(v any) any {
 		return l
 	}
 	return v
+}
+
+// RedactError is err's text with every URL in it redacted as RedactURL
+// redacts: the URL of each *url.Error in its chain (Go masks the password
+// there but keeps the query, where an ?api_key= lives) and each of urls (a
+// library may quote the URL it fetched as it is). Every error that may name
+// a configured URL is logged through it.
+func RedactError(err error, urls ...string) string {
+	s := err.Error()
+	for _, u := range urls {
+		if u != "" {
+			s = strings.ReplaceAll(s, u, RedactURL(u))
+		}
+	}
+	var ue *url.Error
+	for e := err; errors.As(e, &ue); e = ue.Err {
+		if ue.URL != "" {
+			s = strings.ReplaceAll(s, ue.URL, RedactURL(ue.URL))
+		}
+	}
+	return s
 }
 
 // RedactURL replaces the password in raw's user info and every query value

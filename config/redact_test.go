@@ -2,6 +2,8 @@ package config
 
 import (
 	"bytes"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -264,5 +266,20 @@ func TestWriteYAMLRoundTrips(t *testing.T) {
 				t.Errorf("round trip (-want +got):\n%s\n%s", d, buf.String())
 			}
 		})
+	}
+}
+
+func TestRedactErrorHidesTheQueryAndPasswordOfEveryURLItNames(t *testing.T) {
+	const raw = "https://user:pw-secret@issuer.example/jwks?api_key=key-secret"
+	_, fetchErr := http.Get("http://user:pw-secret@127.0.0.1:1/jwks?api_key=key-secret") // a *url.Error; nothing listens on port 1
+	wrapped := fmt.Errorf("failed to fetch %q: %w", raw, fetchErr)
+	for _, err := range []error{fetchErr, wrapped} {
+		got := RedactError(err, raw)
+		if strings.Contains(got, "pw-secret") || strings.Contains(got, "key-secret") {
+			t.Errorf("RedactError = %q: a secret remains", got)
+		}
+		if !strings.Contains(got, "api_key="+RedactedValue) {
+			t.Errorf("RedactError = %q: the query's name should remain", got)
+		}
 	}
 }

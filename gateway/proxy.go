@@ -120,7 +120,7 @@ func newReverseProxy(cfg *config.Config, headers *claimHeaders, logger *slog.Log
 			// A client that hangs up or sends a broken body is the client's
 			// doing: a warning each would let any client flood the log.
 			if classified != errClientGone && classified != errClientBody {
-				logger.WarnContext(r.Context(), "upstream request failed", "error", err.Error(), "path", r.URL.Path)
+				logger.WarnContext(r.Context(), "upstream request failed", "error", config.RedactError(err, up.URL), "path", r.URL.Path)
 			}
 			writeProxyError(w, classified)
 		},

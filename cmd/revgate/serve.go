@@ -151,7 +151,7 @@ func serveWithStore(ctx context.Context, cfg *config.Config, logger *slog.Logger
 	// Whatever log.level says: with port 0 in listen or admin.listen this
 	// line is the only place to learn the bound addresses.
 	logAlways(ctx, logger, "revgate listening", "proxy", proxyLn.Addr().String(), "admin", adminLn.Addr().String(),
-		"upstream", cfg.Upstream.URL, "store", cfg.Revocation.Store, "version", version)
+		"upstream", config.RedactURL(cfg.Upstream.URL), "store", cfg.Revocation.Store, "version", version)
 	if onListen != nil {
 		onListen(proxyLn.Addr().String(), adminLn.Addr().String())
 	}

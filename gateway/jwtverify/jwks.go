@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -212,15 +211,10 @@ func (r *remoteJWKS) refetchForUnknownKID(ctx context.Context) bool {
 	}
 }
 
-// redact removes the password of jwks_url from an error's text (httprc and
-// jwx quote the URL they fetched).
-func (r *remoteJWKS) redact(err error) string {
-	s := err.Error()
-	if r.logURL != r.url {
-		s = strings.ReplaceAll(s, r.url, r.logURL)
-	}
-	return s
-}
+// redact removes the password and query of jwks_url from an error's text
+// (httprc and jwx quote the URL they fetched; net/http masks the password
+// but keeps the query).
+func (r *remoteJWKS) redact(err error) string { return config.RedactError(err, r.url) }
 
 // jwksClient is the httprc.HTTPClient for jwks_url: requests are bound to
 // the verifier's lifetime and bodies to maxJWKSBytes.
