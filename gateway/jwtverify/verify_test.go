@@ -223,24 +223,6 @@ func newVTClock(t time.Time) *vtClock {
 func (c *vtClock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
 func (c *vtClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
-// vtLogBuffer collects log output from background goroutines safely.
-type vtLogBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *vtLogBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *vtLogBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // vtStandardConfig is the verifier most tests use: a kid-less RSA PEM key,
 // a JWKS file (RSA with alg RS256, EC and Ed25519 without alg), an HMAC
 // secret, iss, aud and required claims.
@@ -762,7 +744,7 @@ func TestJWKSRemoteSetNeverTrustsSymmetricOrPrivateKeys(t *testing.T) {
 		vtJWK(t, k.ed, "ed-private", "EdDSA"),
 		vtJWK(t, &k.rsaA.PublicKey, "a", "RS256"),
 	))
-	logs := &vtLogBuffer{}
+	logs := &testkit.Buffer{}
 	cfg := vtRemoteConfig(srv.URL, func() time.Time { return vtNow })
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	v := vtNewVerifier(t, cfg)
@@ -847,7 +829,7 @@ func TestJWKSUnreachableAtStartIsNotFatal(t *testing.T) {
 	addr := ln.Addr().String()
 	_ = ln.Close()
 
-	logs := &vtLogBuffer{}
+	logs := &testkit.Buffer{}
 	cfg := vtRemoteConfig("http://revgate:s3cret-pw@"+addr+"/jwks", func() time.Time { return vtNow })
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	v, err := NewVerifier(t.Context(), cfg)
