@@ -92,6 +92,32 @@ func newKeyPair(raw any, alg string) (*keyPair, error) {
 	return k, nil
 }
 
+// loadKeyPair reads a PEM private key (as keygen writes it, or any key
+// `token mint --key` reads) and pairs it with the algorithm mint would use
+// for it by default, so the demo accepts what mint signs with it.
+func loadKeyPair(path string) (*keyPair, error) {
+	key, keyAlg, err := loadPrivateKey(path, "")
+	if err != nil {
+		return nil, err
+	}
+	kind, algs, err := keyAlgorithms(key)
+	if err != nil {
+		return nil, err
+	}
+	if kind == "an HMAC secret" {
+		return nil, usagef("%s holds an HMAC secret; the demo publishes its key as a JWKS, so it needs an RSA, EC or Ed25519 private key", path)
+	}
+	alg := keyAlg
+	if alg == "" {
+		alg = algs[0]
+	}
+	var raw any
+	if err := key.Raw(&raw); err != nil {
+		return nil, usagef("%s: unusable key", path)
+	}
+	return newKeyPair(raw, alg)
+}
+
 // keyPairPaths names the files of a key pair.
 type keyPairPaths struct {
 	private, public, jwks string
