@@ -51,7 +51,10 @@ them:
   revgate token mint --key DIR/private.pem --iss ` + demoIssuer + ` --aud ` + demoAudience + ` --sub carol
 
 The admin API has no authentication in the demo (admin.insecure_no_auth), so
-both listeners bind to 127.0.0.1 only by default. Stop it with Ctrl-C.`,
+both listeners bind to 127.0.0.1 only by default. Stop it with Ctrl-C.
+
+Exit codes: 0 after Ctrl-C; 1 when it cannot start (a port in use: choose
+another with --listen or --admin-listen); 2 bad usage.`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -95,9 +98,35 @@ func demoKey(dir string) (k *keyPair, made bool, err error) {
 	return k, true, nil
 }
 
+// checkDemoPorts names the flag to change when a listener address is taken,
+// the demo's most likely failure (a second demo, or anything else on 8080).
+// Both are held at once, so the same address given twice is caught too.
+func checkDemoPorts(o demoOptions) error {
+	var held []net.Listener
+	defer func() {
+		for _, ln := range held {
+			ln.Close()
+		}
+	}()
+	for _, l := range []struct{ flag, addr string }{{"--listen", o.listen}, {"--admin-listen", o.adminListen}} {
+		ln, err := net.Listen("tcp", l.addr)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("%s %s: address already in use; choose another address with %s", l.flag, l.addr, l.flag)
+		}
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", l.flag, l.addr, err)
+		}
+		held = append(held, ln)
+	}
+	return nil
+}
+
 // runDemo starts the demo's key server and upstream, then the gateway.
 func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
 	logger := newLogger(stderr, config.Log{Level: "info", Format: "text"})
+	if err := checkDemoPorts(o); err != nil {
+		return err
+	}
 	k, made, err := demoKey(o.keyDir)
 	if err != nil {
 		return err
@@ -149,7 +178,12 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 		data["Proxy"], data["Admin"] = "http://"+proxyAddr, "http://"+adminAddr
 		_ = demoHelp.Execute(stdout, data)
 	}
-	return serveWithStore(ctx, &cfg, logger, revocation.NewMemory(nil), nil, printed)
+	err = serveWithStore(ctx, &cfg, logger, revocation.NewMemory(nil), nil, printed)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		// Taken between checkDemoPorts and now.
+		return fmt.Errorf("%w (choose other addresses with --listen and --admin-listen)", err)
+	}
+	return err
 }
 
 // serveLocal serves h on a free loopback port until stop is called.
