@@ -33,7 +33,8 @@ serves the admin API, /healthz, /readyz and /metrics.
 
 The configuration is read from --config, or revgate.yaml in the working
 directory if present; every key can be overridden by REVGATE_<KEY>, e.g.
-REVGATE_REVOCATION_REDIS_URL. Check a configuration with "revgate config check".
+REVGATE_REVOCATION_REDIS_URL. Check a configuration with "revgate config check";
+"revgate config example" prints a commented one to start from.
 
 On SIGTERM or SIGINT the gateway fails /readyz at once, keeps serving for
 server.drain_delay so load balancers stop sending, lets in-flight requests
