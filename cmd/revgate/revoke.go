@@ -23,6 +23,25 @@ const (
 type tokenAnswer struct {
 	JTI       string    `json:"jti"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// RevokedAt is the gateway's clock when it answered a revocation
+	// (absent from status answers).
+	RevokedAt time.Time `json:"revoked_at"`
+}
+
+// exitNothingToRevoke is revoke token's exit code when the record would
+// already have lapsed, so nothing was stored: with --jti the expiry is the
+// operator's word, and a mistyped --expires-at would otherwise leave a live
+// token unrevoked behind a success message.
+const exitNothingToRevoke = 4
+
+// lapsedOnArrival reports an answer for a record that lapsed no later than
+// it was written. It compares two times of the gateway's own clock, the
+// record's expires_at (the expiry given plus the gateway's leeway) and
+// revoked_at, the way the store decides to keep a record (only when it
+// expires after now, in whole seconds), so client clock skew plays no part
+// and no message text is read.
+func lapsedOnArrival(a tokenAnswer) bool {
+	return !a.RevokedAt.IsZero() && !a.ExpiresAt.After(a.RevokedAt)
 }
 
 // markAnswer is the admin API's JSON for a subject or global mark.
@@ -69,11 +88,17 @@ ps and shell history. With --jti, --expires-at (an RFC 3339 time or unix
 seconds) says how long to keep the revocation; without it the gateway keeps it
 for its max_token_lifetime.
 
-Prints "revoked token jti=ID until TIME".
-` + adminHelp,
-		Example: `  revgate revoke token --token "$TOKEN" --reason "laptop stolen"
-  echo "$TOKEN" | revgate revoke token --token -
-  revgate revoke token --jti 3f2a9c --expires-at 2026-01-02T15:04:05Z`,
+Prints "revoked token jti=ID until TIME". With --jti, an --expires-at that has
+already passed, even with the gateway's jwt.leeway added, stores nothing: it
+prints "already expired: nothing to revoke" and exits 4 (see below).
+` + adminHelp + `
+  4  revoke token --jti only: --expires-at (plus the gateway's leeway) has
+     already passed, so nothing was stored; if a token with that jti is
+     still accepted, its real expiry is later than --expires-at`,
+		Example: `  JWT=$(revgate token mint --key private.pem --sub alice)   # or any token your issuer gave out
+  revgate revoke token --token "$JWT" --reason "laptop stolen"
+  echo "$JWT" | revgate revoke token --token -
+  revgate revoke token --jti 3f2a9c --expires-at $(( $(date +%s) + 3600 ))   # exp: unix seconds or RFC 3339`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := o.client()
@@ -124,6 +149,16 @@ Prints "revoked token jti=ID until TIME".
 			answer, err := c.do(cmd.Context(), http.MethodPost, apiTokens, body)
 			if err != nil {
 				return c.apiFailure(err)
+			}
+			if jtiGiven {
+				var a tokenAnswer
+				if err := c.decodeAnswer(answer, &a); err != nil {
+					return err
+				}
+				if lapsedOnArrival(a) {
+					return &cliError{exitNothingToRevoke, fmt.Sprintf("token jti=%s already expired at %s (--expires-at plus the gateway's leeway): nothing to revoke, nothing was stored",
+						display(a.JTI), formatTime(a.ExpiresAt))}
+				}
 			}
 			return c.print(cmd.OutOrStdout(), answer, func() (string, error) {
 				var a tokenAnswer
