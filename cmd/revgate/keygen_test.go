@@ -117,14 +117,14 @@ func TestTokenKeygenWritesAKeyPairTheGatewayAccepts(t *testing.T) {
 				if !signer.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(pub) {
 					t.Fatal("public.pem is not the public half of private.pem")
 				}
-				switch priv.(type) {
+				switch key := priv.(type) {
 				case *ecdsa.PrivateKey:
-					if alg != "ES256" || priv.(*ecdsa.PrivateKey).Curve.Params().Name != "P-256" {
-						t.Fatalf("--alg %s wrote an EC key on %s", alg, priv.(*ecdsa.PrivateKey).Curve.Params().Name)
+					if alg != "ES256" || key.Curve.Params().Name != "P-256" {
+						t.Fatalf("--alg %s wrote an EC key on %s", alg, key.Curve.Params().Name)
 					}
 				case *rsa.PrivateKey:
-					if alg != "RS256" || priv.(*rsa.PrivateKey).N.BitLen() < 2048 {
-						t.Fatalf("--alg %s wrote an RSA key of %d bits", alg, priv.(*rsa.PrivateKey).N.BitLen())
+					if alg != "RS256" || key.N.BitLen() < 2048 {
+						t.Fatalf("--alg %s wrote an RSA key of %d bits", alg, key.N.BitLen())
 					}
 				case ed25519.PrivateKey:
 					if alg != "EdDSA" {
