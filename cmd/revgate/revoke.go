@@ -23,25 +23,6 @@ const (
 type tokenAnswer struct {
 	JTI       string    `json:"jti"`
 	ExpiresAt time.Time `json:"expires_at"`
-	// RevokedAt is the gateway's clock when it answered a revocation
-	// (absent from status answers).
-	RevokedAt time.Time `json:"revoked_at"`
-}
-
-// exitNothingToRevoke is revoke token's exit code when the record would
-// already have lapsed, so nothing was stored: with --jti the expiry is the
-// operator's word, and a mistyped --expires-at would otherwise leave a live
-// token unrevoked behind a success message.
-const exitNothingToRevoke = 4
-
-// lapsedOnArrival reports an answer for a record that lapsed no later than
-// it was written. It compares two times of the gateway's own clock, the
-// record's expires_at (the expiry given plus the gateway's leeway) and
-// revoked_at, the way the store decides to keep a record (only when it
-// expires after now, in whole seconds), so client clock skew plays no part
-// and no message text is read.
-func lapsedOnArrival(a tokenAnswer) bool {
-	return !a.RevokedAt.IsZero() && !a.ExpiresAt.After(a.RevokedAt)
 }
 
 // markAnswer is the admin API's JSON for a subject or global mark.
@@ -151,13 +132,8 @@ prints "already expired: nothing to revoke" and exits 4 (see below).
 				return c.apiFailure(err)
 			}
 			if jtiGiven {
-				var a tokenAnswer
-				if err := c.decodeAnswer(answer, &a); err != nil {
+				if err := c.nothingStored(answer); err != nil {
 					return err
-				}
-				if lapsedOnArrival(a) {
-					return &cliError{exitNothingToRevoke, fmt.Sprintf("token jti=%s already expired at %s (--expires-at plus the gateway's leeway): nothing to revoke, nothing was stored",
-						display(a.JTI), formatTime(a.ExpiresAt))}
 				}
 			}
 			return c.print(cmd.OutOrStdout(), answer, func() (string, error) {
