@@ -34,9 +34,15 @@ func startDemo(t *testing.T, args ...string) *demoRun {
 	d.cmd = exec.CommandContext(ctx, binary, append([]string{"demo", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, args...)...)
 	d.cmd.Env = cleanEnv()
 	stdout, _ := d.cmd.StdoutPipe()
-	stderr := &lockedBuffer{}
+	stderr, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
 	d.cmd.Stderr = stderr
-	if err := d.cmd.Start(); err != nil {
+	err = d.cmd.Start()
+	stderr.Close() // the demo has its own copy
+	if err != nil {
 		cancel()
 		t.Fatal(err)
 	}
@@ -65,7 +71,8 @@ func startDemo(t *testing.T, args ...string) *demoRun {
 	go func() { _, _ = io.Copy(io.Discard, stdout) }()
 	d.output = out.String()
 	if d.proxy == "" || d.admin == "" || d.vars["ALICE"] == "" {
-		t.Fatalf("demo output incomplete:\n%s\nstderr:\n%s", d.output, stderr.String())
+		logged, _ := os.ReadFile(stderr.Name())
+		t.Fatalf("demo output incomplete:\n%s\nstderr:\n%s", d.output, logged)
 	}
 	return d
 }
