@@ -64,7 +64,7 @@
 # uncached verification while --distinct exceeds jwt.verify_cache_size
 # (default 10 000); the report says when it does not.
 #
-# Needs: go, wrk, redis-server, redis-cli, curl, jq. The machine is shared
+# Needs: go, wrk, redis-server, redis-cli, curl, jq, ss. The machine is shared
 # and noisy: read ratios from one run, not absolute numbers across runs.
 set -euo pipefail
 

@@ -47,8 +47,11 @@ const (
 // Route sets the auth mode of every path under Prefix; the longest matching
 // prefix wins, and paths no route matches need a token.
 type Route struct {
-	// Prefix is a clean absolute path ("/api/token/"); it matches every
-	// request path that starts with it, after the path is cleaned.
+	// Prefix is a clean absolute path ("/api/token/"); it matches whole
+	// segments of the cleaned request path: the path itself and what lies
+	// below it after a "/" ("/health" matches "/health" and "/health/x",
+	// never "/healthy"). A prefix ending in "/" matches every path that
+	// starts with it.
 	Prefix string `mapstructure:"prefix" yaml:"prefix"`
 	// Auth is none, required (default; Load fills it in) or refresh.
 	Auth string `mapstructure:"auth" yaml:"auth"`

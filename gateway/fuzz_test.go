@@ -156,6 +156,11 @@ func FuzzCleanPath(f *testing.F) {
 		{Prefix: "/api/token/", Auth: config.AuthNone},
 		{Prefix: "/api/token/refresh/", Auth: config.AuthRefresh},
 		{Prefix: "/admin", Auth: config.AuthRequired},
+		// Prefixes without a trailing slash match whole segments: /health
+		// is not /healthy, and /api/token/verify, nested in a `none`
+		// route, is not /api/token/verifyx.
+		{Prefix: "/health", Auth: config.AuthNone},
+		{Prefix: "/api/token/verify", Auth: config.AuthRequired},
 	})
 	f.Fuzz(func(t *testing.T, target string) {
 		u, err := url.ParseRequestURI(target)
@@ -185,10 +190,13 @@ func FuzzCleanPath(f *testing.F) {
 			t.Fatalf("cleanPath is not idempotent: %q -> %q -> %q (changed=%v, err=%v)", u.Path, c, again, changedAgain, err)
 		}
 
-		// The route: the longest prefix of the cleaned path, or of the path
-		// with its ;parameters dropped and a prefix's trailing slash
+		// The route: the longest prefix the cleaned path is under, or the
+		// path with its ;parameters dropped and a prefix's trailing slash
 		// optional; whichever is not `none` when they differ, and no route
-		// at all when they name two different checks.
+		// at all when they name two different checks. A prefix covers whole
+		// segments in both readings: the path itself, or the path cut
+		// right after the prefix's last segment (a prefix ending in "/"
+		// has already ended it).
 		got, matchErr := rt.match(c)
 		bare := c
 		if strings.Contains(c, ";") {
@@ -201,7 +209,8 @@ func FuzzCleanPath(f *testing.F) {
 		longest := func(p string, slashOptional bool) route {
 			best := rt.fallback
 			for _, r := range rt.routes {
-				matches := strings.HasPrefix(p, r.prefix) || (slashOptional && strings.HasSuffix(r.prefix, "/") && p == strings.TrimSuffix(r.prefix, "/"))
+				segments := p == r.prefix || strings.HasPrefix(p, strings.TrimSuffix(r.prefix, "/")+"/")
+				matches := segments || (slashOptional && strings.HasSuffix(r.prefix, "/") && p == strings.TrimSuffix(r.prefix, "/"))
 				if matches && (best == rt.fallback || len(r.prefix) > len(best.prefix)) {
 					best = r
 				}

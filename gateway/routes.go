@@ -26,8 +26,8 @@ type route struct {
 	label string
 }
 
-// router picks the auth mode for a path: the longest matching prefix wins;
-// a path no route matches needs a token.
+// router picks the auth mode for a path: the longest prefix the path is
+// under wins; a path no route matches needs a token.
 type router struct {
 	routes   []route // longest prefix first
 	fallback route
@@ -51,7 +51,9 @@ func newRouter(rs []config.Route) *router {
 // ;parameters dropped from every segment (Tomcat, Jetty and Spring serve
 // /api/token/refresh/ for /api/token/refresh;x/) and a prefix ending in a
 // slash also matching the path without it (many frameworks serve
-// /refresh/ for /refresh). When the readings agree on the auth mode, or
+// /refresh/ for /refresh). Both readings match whole segments (see under):
+// /health;x is not under /health as it is, and is /health once its
+// ;parameters are dropped. When the readings agree on the auth mode, or
 // one of them is `none`, the other wins; when they name two different
 // checks (required and refresh look at different tokens), the path is
 // ambiguous and refused: checking either could let the upstream serve the
@@ -71,16 +73,30 @@ func (rt *router) match(p string) (route, error) {
 	return route{}, errAmbiguousPath
 }
 
-// longest returns the route of the longest prefix of p; with slashOptional,
-// a prefix "/x/" also matches the path "/x".
+// longest returns the route of the longest prefix p is under; with
+// slashOptional, a prefix "/x/" also matches the path "/x".
 func (rt *router) longest(p string, slashOptional bool) route {
 	for _, r := range rt.routes {
-		if strings.HasPrefix(p, r.prefix) ||
+		if under(p, r.prefix) ||
 			slashOptional && len(p) == len(r.prefix)-1 && r.prefix[len(p)] == '/' && strings.HasPrefix(r.prefix, p) {
 			return r
 		}
 	}
 	return rt.fallback
+}
+
+// under reports whether path p lies under prefix, which matches whole
+// segments: the path itself and what lies below it after a "/". A prefix
+// ending in "/" ends its last segment already, so every path starting with
+// it is below it. Any other prefix never matches a longer segment:
+// /healthy-admin-dump is another resource than /health to every upstream,
+// and judging it by a `none` route for /health would forward it without a
+// token.
+func under(p, prefix string) bool {
+	if !strings.HasPrefix(p, prefix) {
+		return false
+	}
+	return len(p) == len(prefix) || strings.HasSuffix(prefix, "/") || p[len(prefix)] == '/'
 }
 
 // stripParams drops the ;parameters of every segment of p.

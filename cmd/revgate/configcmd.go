@@ -15,6 +15,7 @@ func newConfigCommand() *cobra.Command {
 		Short: "Work with the configuration",
 		Long: `Work with the configuration.
 
+  revgate config example                 print a commented configuration to start from
   revgate config check [--config FILE]   validate it, print it with secrets redacted
 
 Exit codes: 0 valid, 1 invalid (every problem printed, each naming its key),
@@ -58,6 +59,6 @@ naming its key, and exits 1. Exits 2 on bad usage.`,
 		},
 	}
 	check.Flags().StringVar(&path, "config", "", "configuration file (default: revgate.yaml in the working directory, if present)")
-	cmd.AddCommand(check)
+	cmd.AddCommand(check, newConfigExampleCommand())
 	return cmd
 }

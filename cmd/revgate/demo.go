@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,7 +14,6 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/spf13/cobra"
 
@@ -30,8 +27,14 @@ const (
 	demoAudience = "demo-api"
 )
 
+// demoOptions are the flags of `revgate demo`.
+type demoOptions struct {
+	listen, adminListen string
+	keyDir              string
+}
+
 func newDemoCommand() *cobra.Command {
-	var listen, adminListen string
+	var o demoOptions
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run everything on this machine with no setup, and print what to try",
@@ -40,39 +43,96 @@ store, a demo upstream API, a freshly generated ES256 signing key served as a
 JWKS, and sample tokens. It prints ready-to-paste curl commands that show a
 token accepted, revoked through the admin API, and then rejected.
 
+With --key-dir DIR the demo signs with the key in DIR/private.pem, or, when
+there is none, makes one and writes it there as "revgate token keygen" does
+(private.pem, public.pem, jwks.json; existing files are never overwritten).
+Tokens you mint with it are accepted, and a restarted demo keeps accepting
+them:
+
+  revgate token mint --key DIR/private.pem --iss ` + demoIssuer + ` --aud ` + demoAudience + ` --sub carol
+
 The admin API has no authentication in the demo (admin.insecure_no_auth), so
-both listeners bind to 127.0.0.1 only by default. Stop it with Ctrl-C.`,
+both listeners bind to 127.0.0.1 only by default. Stop it with Ctrl-C.
+
+Exit codes: 0 after Ctrl-C; 1 when it cannot start (a port in use: choose
+another with --listen or --admin-listen); 2 bad usage.`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return runDemo(ctx, listen, adminListen, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runDemo(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "proxy listener address")
-	cmd.Flags().StringVar(&adminListen, "admin-listen", "127.0.0.1:9090", "admin listener address")
+	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:8080", "proxy listener address")
+	cmd.Flags().StringVar(&o.adminListen, "admin-listen", "127.0.0.1:9090", "admin listener address")
+	cmd.Flags().StringVar(&o.keyDir, "key-dir", "", "sign with DIR/private.pem, making and writing the key there when there is none, so tokens minted with it are accepted")
 	return cmd
 }
 
-// runDemo starts the demo's key server and upstream, then the gateway.
-func runDemo(ctx context.Context, listen, adminListen string, stdout, stderr io.Writer) error {
-	logger := newLogger(stderr, config.Log{Level: "info", Format: "text"})
+// demoKey is the demo's signing key: a fresh one, or with a key directory
+// the one there, made and written first when there is none.
+func demoKey(dir string) (k *keyPair, made bool, err error) {
+	if dir == "" {
+		k, err = generateKeyPair("ES256")
+		return k, true, err
+	}
+	p := keyPairPathsIn(dir)
+	if _, err := os.Stat(p.private); err == nil {
+		k, err := loadKeyPair(p.private)
+		if err != nil {
+			return nil, false, fmt.Errorf("--key-dir: %w", err)
+		}
+		return k, false, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, false, fmt.Errorf("--key-dir: %w", err)
+	}
+	if k, err = generateKeyPair("ES256"); err != nil {
+		return nil, false, err
+	}
+	if err := k.write(p, false); err != nil {
+		if errors.Is(err, errKeyFileExists) {
+			return nil, false, fmt.Errorf("--key-dir: %w, but %s does not; remove it or choose another --key-dir", err, p.private)
+		}
+		return nil, false, fmt.Errorf("--key-dir: %w", err)
+	}
+	return k, true, nil
+}
 
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// checkDemoPorts names the flag to change when a listener address is taken,
+// the demo's most likely failure (a second demo, or anything else on 8080).
+// Both are held at once, so the same address given twice is caught too.
+func checkDemoPorts(o demoOptions) error {
+	var held []net.Listener
+	defer func() {
+		for _, ln := range held {
+			ln.Close()
+		}
+	}()
+	for _, l := range []struct{ flag, addr string }{{"--listen", o.listen}, {"--admin-listen", o.adminListen}} {
+		ln, err := net.Listen("tcp", l.addr)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("%s %s: address already in use; choose another address with %s", l.flag, l.addr, l.flag)
+		}
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", l.flag, l.addr, err)
+		}
+		held = append(held, ln)
+	}
+	return nil
+}
+
+// runDemo starts the demo's key server and upstream, then the gateway.
+func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
+	logger := newLogger(stderr, config.Log{Level: "info", Format: "text"})
+	if err := checkDemoPorts(o); err != nil {
+		return err
+	}
+	k, made, err := demoKey(o.keyDir)
 	if err != nil {
 		return err
 	}
-	key, err := jwk.FromRaw(priv)
-	if err != nil {
-		return err
-	}
-	_ = key.Set(jwk.KeyIDKey, "demo-"+randomID()[:8])
-	_ = key.Set(jwk.AlgorithmKey, jwa.ES256)
-	pub, err := key.PublicKey()
-	if err != nil {
-		return err
-	}
-	jwksURL, stopJWKS, err := serveLocal(jwksHandler(pub))
+	jwksURL, stopJWKS, err := serveLocal(jwksHandler(k.public))
 	if err != nil {
 		return err
 	}
@@ -84,12 +144,12 @@ func runDemo(ctx context.Context, listen, adminListen string, stdout, stderr io.
 	defer stopUpstream()
 
 	cfg := config.Default()
-	cfg.Listen = listen
-	cfg.Admin.Listen = adminListen
+	cfg.Listen = o.listen
+	cfg.Admin.Listen = o.adminListen
 	cfg.Admin.InsecureNoAuth = true
 	cfg.Upstream.URL = upstreamURL
 	cfg.JWT.JWKSURL = jwksURL + "/.well-known/jwks.json"
-	cfg.JWT.Algorithms = []string{"ES256"}
+	cfg.JWT.Algorithms = []string{string(k.alg)}
 	cfg.JWT.Issuer = config.StringList{demoIssuer}
 	cfg.JWT.Audience = config.StringList{demoAudience}
 	cfg.Routes = []config.Route{{Prefix: "/public/", Auth: config.AuthNone}}
@@ -103,18 +163,28 @@ func runDemo(ctx context.Context, listen, adminListen string, stdout, stderr io.
 
 	tokens := map[string]string{}
 	for name, sub := range map[string]string{"Alice": "alice", "Alice2": "alice", "Bob": "bob"} {
-		tok, err := mint(key, jwa.ES256, mintRequest{Subject: sub, Issuer: demoIssuer, Audience: []string{demoAudience}, TTL: time.Hour})
+		tok, err := mint(k.private, k.alg, mintRequest{Subject: sub, Issuer: demoIssuer, Audience: []string{demoAudience}, TTL: time.Hour})
 		if err != nil {
 			return err
 		}
 		tokens[name] = tok
 	}
-	printed := func(proxyAddr, adminAddr string) {
-		_ = demoHelp.Execute(stdout, map[string]any{
-			"Proxy": "http://" + proxyAddr, "Admin": "http://" + adminAddr, "Tokens": tokens, "JWKS": cfg.JWT.JWKSURL,
-		})
+	data := map[string]any{"Tokens": tokens, "JWKS": cfg.JWT.JWKSURL, "Alg": string(k.alg)}
+	if o.keyDir != "" {
+		data["KeyDir"], data["KeyMade"] = o.keyDir, made
+		data["Mint"] = fmt.Sprintf("revgate token mint --key %s --iss %s --aud %s --sub carol",
+			shellQuote(keyPairPathsIn(o.keyDir).private), demoIssuer, demoAudience)
 	}
-	return serveWithStore(ctx, &cfg, logger, revocation.NewMemory(nil), nil, printed)
+	printed := func(proxyAddr, adminAddr string) {
+		data["Proxy"], data["Admin"] = "http://"+proxyAddr, "http://"+adminAddr
+		_ = demoHelp.Execute(stdout, data)
+	}
+	err = serveWithStore(ctx, &cfg, logger, revocation.NewMemory(nil), nil, printed)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		// Taken between checkDemoPorts and now.
+		return fmt.Errorf("%w (choose other addresses with --listen and --admin-listen)", err)
+	}
+	return err
 }
 
 // serveLocal serves h on a free loopback port until stop is called.
@@ -157,7 +227,7 @@ revgate demo is running.
   admin:    {{.Admin}}   (admin API; no auth in the demo)
   JWKS:     {{.JWKS}}
 
-Sample tokens (ES256, valid for one hour):
+Sample tokens ({{.Alg}}, valid for one hour):
   export ALICE='{{index .Tokens "Alice"}}'
   export ALICE2='{{index .Tokens "Alice2"}}'
   export BOB='{{index .Tokens "Bob"}}'
@@ -189,6 +259,13 @@ Sample tokens (ES256, valid for one hour):
 Inspect state:  curl -s {{.Admin}}/v1/revocations/subjects/alice
 Readiness:      curl -s {{.Admin}}/readyz
 Metrics:        curl -s {{.Admin}}/metrics | grep ^revgate_
-
+{{if .KeyDir}}
+Your own tokens: the signing key is {{if .KeyMade}}written to{{else}}read from{{end}} {{.KeyDir}}
+(private.pem, public.pem, jwks.json). Tokens minted with it are accepted:
+  export CAROL=$({{.Mint}})
+  curl -i -H "Authorization: Bearer $CAROL" {{.Proxy}}/hello
+{{else}}
+To mint tokens of your own, restart with --key-dir DIR (see revgate demo --help).
+{{end}}
 Press Ctrl-C to stop.
 `))

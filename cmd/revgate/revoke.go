@@ -65,11 +65,17 @@ ps and shell history. With --jti, --expires-at (an RFC 3339 time or unix
 seconds) says how long to keep the revocation; without it the gateway keeps it
 for its max_token_lifetime.
 
-Prints "revoked token jti=ID until TIME".
-` + adminHelp,
-		Example: `  revgate revoke token --token "$TOKEN" --reason "laptop stolen"
-  echo "$TOKEN" | revgate revoke token --token -
-  revgate revoke token --jti 3f2a9c --expires-at 2026-01-02T15:04:05Z`,
+Prints "revoked token jti=ID until TIME". With --jti, an --expires-at that has
+already passed, even with the gateway's jwt.leeway added, stores nothing: it
+prints "already expired: nothing to revoke" and exits 4 (see below).
+` + adminHelp + `
+  4  revoke token --jti only: --expires-at (plus the gateway's leeway) has
+     already passed, so nothing was stored; if a token with that jti is
+     still accepted, its real expiry is later than --expires-at`,
+		Example: `  JWT=$(revgate token mint --key private.pem --sub alice)   # or any token your issuer gave out
+  revgate revoke token --token "$JWT" --reason "laptop stolen"
+  echo "$JWT" | revgate revoke token --token -
+  revgate revoke token --jti 3f2a9c --expires-at $(( $(date +%s) + 3600 ))   # exp: unix seconds or RFC 3339`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := o.client()
@@ -120,6 +126,11 @@ Prints "revoked token jti=ID until TIME".
 			answer, err := c.do(cmd.Context(), http.MethodPost, apiTokens, body)
 			if err != nil {
 				return c.apiFailure(err)
+			}
+			if jtiGiven {
+				if err := c.nothingStored(answer); err != nil {
+					return err
+				}
 			}
 			return c.print(cmd.OutOrStdout(), answer, func() (string, error) {
 				var a tokenAnswer

@@ -31,7 +31,8 @@ serves the admin API, /healthz, /readyz and /metrics.
 
 The configuration is read from --config, or revgate.yaml in the working
 directory if present; every key can be overridden by REVGATE_<KEY>, e.g.
-REVGATE_REVOCATION_REDIS_URL. Check a configuration with "revgate config check".
+REVGATE_REVOCATION_REDIS_URL. Check a configuration with "revgate config check";
+"revgate config example" prints a commented one to start from.
 
 Once both listeners are up it logs "revgate listening" with the addresses
 they bound, at every log.level: with port 0 (listen: 127.0.0.1:0) that is

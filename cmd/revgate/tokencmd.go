@@ -29,7 +29,7 @@ func newTokenCommand() *cobra.Command {
 		Args:  subcommandArgs,
 		RunE:  needSubcommand,
 	}
-	cmd.AddCommand(newTokenMintCommand())
+	cmd.AddCommand(newTokenMintCommand(), newTokenKeygenCommand())
 	return cmd
 }
 

@@ -8,7 +8,9 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Set at build time: -ldflags "-X main.version=v1.2.3 -X main.commit=abc123".
+// Set at build time: -ldflags "-X main.version=1.2.3 -X main.commit=abc123"
+// (plain semver, no "v": the same string as the image tag and the chart's
+// appVersion).
 var (
 	version = "dev"
 	commit  = ""
