@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/revgate/revgate/gateway/adminapi"
 )
 
 func TestRevokeTokenByJTIWithAPastExpirySaysNothingWasRevoked(t *testing.T) {
@@ -56,15 +58,15 @@ func TestLapsedOnArrivalComparesTheGatewaysOwnTimes(t *testing.T) {
 	at := time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
 	for _, c := range []struct {
 		name string
-		a    revocationTimes
+		a    adminapi.Token
 		want bool
 	}{
-		{"a record expiring after the revocation was stored", revocationTimes{ExpiresAt: at.Add(time.Second), RevokedAt: at}, false},
-		{"a record expiring in the second of the revocation was not", revocationTimes{ExpiresAt: at, RevokedAt: at}, true},
-		{"a record expiring before the revocation was not", revocationTimes{ExpiresAt: at.Add(-time.Hour), RevokedAt: at}, true},
-		{"an answer without revoked_at is taken at its word", revocationTimes{ExpiresAt: at.Add(-time.Hour)}, false},
+		{"a record expiring after the revocation was stored", adminapi.Token{ExpiresAt: at.Add(time.Second), RevokedAt: at}, false},
+		{"a record expiring in the second of the revocation was not", adminapi.Token{ExpiresAt: at, RevokedAt: at}, true},
+		{"a record expiring before the revocation was not", adminapi.Token{ExpiresAt: at.Add(-time.Hour), RevokedAt: at}, true},
+		{"an answer without revoked_at is taken at its word", adminapi.Token{ExpiresAt: at.Add(-time.Hour)}, false},
 	} {
-		if got := c.a.lapsedOnArrival(); got != c.want {
+		if got := lapsedOnArrival(c.a); got != c.want {
 			t.Errorf("%s: lapsedOnArrival = %v, want %v", c.name, got, c.want)
 		}
 	}

@@ -2,7 +2,8 @@ package main
 
 import (
 	"fmt"
-	"time"
+
+	"github.com/revgate/revgate/gateway/adminapi"
 )
 
 // exitNothingToRevoke is revoke token's exit code when the record would
@@ -11,32 +12,24 @@ import (
 // token unrevoked behind a success message.
 const exitNothingToRevoke = 4
 
-// revocationTimes are the members of POST /v1/revocations/tokens's answer
-// that say whether a record was kept.
-type revocationTimes struct {
-	JTI       string    `json:"jti"`
-	ExpiresAt time.Time `json:"expires_at"`
-	RevokedAt time.Time `json:"revoked_at"`
-}
-
 // lapsedOnArrival reports a record that lapsed no later than it was
 // written. It compares two times of the gateway's own clock, the record's
 // expires_at (the expiry given plus the gateway's leeway) and revoked_at,
 // the way the store decides to keep a record (only when it expires after
 // now, in whole seconds), so client clock skew plays no part and no message
 // text is read. An answer without revoked_at is taken at its word.
-func (a revocationTimes) lapsedOnArrival() bool {
+func lapsedOnArrival(a adminapi.Token) bool {
 	return !a.RevokedAt.IsZero() && !a.ExpiresAt.After(a.RevokedAt)
 }
 
 // nothingStored is the exit-4 error for a revocation answer whose record
 // lapsed on arrival, and nil otherwise.
 func (c *adminClient) nothingStored(answer []byte) error {
-	var a revocationTimes
+	var a adminapi.Token
 	if err := c.decodeAnswer(answer, &a); err != nil {
 		return err
 	}
-	if !a.lapsedOnArrival() {
+	if !lapsedOnArrival(a) {
 		return nil
 	}
 	return &cliError{exitNothingToRevoke, fmt.Sprintf("token jti=%s already expired at %s (--expires-at plus the gateway's leeway): nothing to revoke, nothing was stored",
