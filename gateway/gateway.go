@@ -221,6 +221,12 @@ func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
 		writeProxyError(w, fi.d.err)
 		return
 	}
+	// Before ReverseProxy reads the request: it copies an Upgrade it finds
+	// to the upstream request (Rewrite has the last word on that) and
+	// answers 502 to one it cannot print, a refusal that is not its to
+	// make on a route that takes no upgrade.
+	fi.upgrade = upgradeFor(r.Header, fi.d.route)
+	scrubUpgrade(r.Header, fi.upgrade)
 	// withForward copies r, so the clientBody is only the proxy's.
 	g.proxy.ServeHTTP(w, watchBody(withForward(r, fi)))
 }

@@ -32,6 +32,9 @@ type forwardInfo struct {
 	pathChanged bool
 	// err records an upstream failure for the access log and metrics.
 	err error
+	// upgrade is the protocol the request may switch to ("websocket"), ""
+	// when it may not.
+	upgrade string
 }
 
 type forwardKey struct{}
@@ -74,6 +77,15 @@ func newReverseProxy(cfg *config.Config, headers *claimHeaders, logger *slog.Log
 				pr.Out.URL.RawPath = ""
 			}
 			pr.SetURL(target)
+			// ReverseProxy copied the client's upgrade to pr.Out before
+			// this hook, and decides whether to tunnel from pr.Out's
+			// headers after it: this is the last word on what the
+			// upstream is asked to switch to.
+			upgrade := ""
+			if fi != nil {
+				upgrade = fi.upgrade
+			}
+			scrubUpgrade(pr.Out.Header, upgrade)
 			// Trailers arrive after the request was judged (a refresh
 			// route's body read has filled them in by now): an upstream
 			// that merges them into its headers would read a forged
@@ -99,6 +111,9 @@ func newReverseProxy(cfg *config.Config, headers *claimHeaders, logger *slog.Log
 		ModifyResponse: func(resp *http.Response) error {
 			fi := forwardFrom(resp.Request)
 			if fi == nil {
+				if resp.StatusCode == http.StatusSwitchingProtocols {
+					return errUnexpectedUpgrade
+				}
 				return nil
 			}
 			fi.upstreamDone, fi.upstreamTime = true, time.Since(fi.upstreamStart)
@@ -106,6 +121,9 @@ func newReverseProxy(cfg *config.Config, headers *claimHeaders, logger *slog.Log
 				if refused := fi.d.afterUpstream(resp); refused != nil {
 					fi.outcome = outcome(refused)
 				}
+			}
+			if resp.StatusCode == http.StatusSwitchingProtocols {
+				return switchAllowed(resp, fi)
 			}
 			return nil
 		},
