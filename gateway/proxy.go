@@ -33,8 +33,9 @@ type forwardInfo struct {
 	// err records an upstream failure for the access log and metrics.
 	err error
 	// upgrade is the protocol the request may switch to ("websocket"), ""
-	// when it may not.
+	// when it may not; tunnel is the connection once it has.
 	upgrade string
+	tunnel  *tunnel
 }
 
 type forwardKey struct{}
@@ -45,8 +46,9 @@ func forwardFrom(r *http.Request) *forwardInfo {
 }
 
 // newReverseProxy builds the one reverse proxy to the upstream. Everything
-// per request comes from the forwardInfo in the request's context.
-func newReverseProxy(cfg *config.Config, headers *claimHeaders, logger *slog.Logger) (*httputil.ReverseProxy, error) {
+// per request comes from the forwardInfo in the request's context;
+// upgraded connections are handed to tunnels.
+func newReverseProxy(cfg *config.Config, headers *claimHeaders, tunnels *tunnels, logger *slog.Logger) (*httputil.ReverseProxy, error) {
 	up := cfg.Upstream
 	target, err := url.Parse(up.URL)
 	if err != nil {
@@ -123,7 +125,7 @@ func newReverseProxy(cfg *config.Config, headers *claimHeaders, logger *slog.Log
 				}
 			}
 			if resp.StatusCode == http.StatusSwitchingProtocols {
-				return switchAllowed(resp, fi)
+				return tunnels.open(resp, fi)
 			}
 			return nil
 		},

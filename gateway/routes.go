@@ -48,6 +48,17 @@ func newRouter(rs []config.Route) *router {
 	return rt
 }
 
+// websocketLabels are the labels of the routes that allow WebSockets.
+func (rt *router) websocketLabels() []string {
+	var labels []string
+	for _, r := range rt.routes {
+		if r.websocket {
+			labels = append(labels, r.label)
+		}
+	}
+	return labels
+}
+
 // match returns the route for a cleaned path, read two ways: as it is, by
 // longest prefix, and as the most lenient upstream reads it, with
 // ;parameters dropped from every segment (Tomcat, Jetty and Spring serve

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"encoding/base64"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -312,6 +313,34 @@ func (c *wsConn) echo() {
 	}
 }
 
+// closedWithin waits up to d for the gateway to close the connection and
+// returns when it did.
+func (c *wsConn) closedWithin(d time.Duration) time.Time {
+	c.t.Helper()
+	_ = c.conn.SetReadDeadline(time.Now().Add(d))
+	n, err := c.br.Read(make([]byte, 1))
+	at := time.Now()
+	var ne net.Error
+	switch {
+	case n > 0:
+		c.t.Fatal("the tunnel sent data instead of closing")
+	case errors.As(err, &ne) && ne.Timeout():
+		c.t.Fatalf("the tunnel was still open after %v", d)
+	}
+	return at
+}
+
+// upstreamEnded fails unless the upstream's side of a tunnel closed
+// within d.
+func (u *wsUpstream) endedWithin(t *testing.T, d time.Duration) {
+	t.Helper()
+	select {
+	case <-u.ended:
+	case <-time.After(d):
+		t.Fatalf("the upstream's side of the tunnel was still open after %v", d)
+	}
+}
+
 func wsHarness(t *testing.T, store revocation.Store, mutate func(*config.Config)) (*harness, *wsUpstream) {
 	t.Helper()
 	up := newWSUpstream(t)
@@ -329,6 +358,10 @@ func wsHarness(t *testing.T, store revocation.Store, mutate func(*config.Config)
 	})
 	return h, up
 }
+
+// closeMargin is how much later than due a tunnel may close: a loaded
+// machine under -race.
+const closeMargin = time.Second
 
 func TestWebSocketsPassOnlyOnWebSocketRoutesAfterTheRoutesAuth(t *testing.T) {
 	t.Run("with a valid token on a websocket route the tunnel works", func(t *testing.T) {
@@ -385,5 +418,143 @@ func TestWebSocketsPassOnlyOnWebSocketRoutesAfterTheRoutesAuth(t *testing.T) {
 				t.Errorf("the upstream saw Connection: %q", seen[0]["Connection"])
 			}
 		})
+	}
+}
+
+func TestAWebSocketIsClosedWhenItsTokenIsRevoked(t *testing.T) {
+	backends(t, func(t *testing.T, store func() revocation.Store) {
+		for _, revoke := range []struct{ name, path, body string }{
+			{"the token", "/v1/revocations/tokens", `{"token":"%s"}`},
+			{"the subject", "/v1/revocations/subjects/alice", ""},
+			{"every token", "/v1/revocations/all", ""},
+		} {
+			t.Run("revoking "+revoke.name, func(t *testing.T) {
+				h, up := wsHarness(t, store(), nil)
+				token := mint(t, tok{sub: "alice"})
+				_, ws := wsDial(t, h, "/ws/chat", token)
+				if ws == nil {
+					t.Fatal("the upgrade was refused")
+				}
+				ws.echo()
+				if series, _ := h.scrape(); series[`revgate_tunnels_open{route="/ws/"}`] != 1 {
+					t.Errorf("revgate_tunnels_open = %v, want 1", series[`revgate_tunnels_open{route="/ws/"}`])
+				}
+				h.mustAdmin(http.MethodPost, revoke.path, strings.ReplaceAll(revoke.body, "%s", token))
+				revoked := time.Now()
+				closed := ws.closedWithin(h.cfg.Revocation.RecheckInterval + closeMargin)
+				up.endedWithin(t, closeMargin)
+				t.Logf("closed %v after the revocation", closed.Sub(revoked))
+				series, _ := h.scrape()
+				if v := series[`revgate_tunnels_closed_total{reason="revoked",route="/ws/"}`]; v != 1 {
+					t.Errorf(`revgate_tunnels_closed_total{reason="revoked"} = %v, want 1`, v)
+				}
+				if v := series[`revgate_tunnels_open{route="/ws/"}`]; v != 0 {
+					t.Errorf("revgate_tunnels_open = %v, want 0", v)
+				}
+				deadline := time.Now().Add(closeMargin)
+				for !strings.Contains(h.logs.String(), `"tunnel_closed":"revoked"`) {
+					if time.Now().After(deadline) {
+						t.Fatalf("no access log line with tunnel_closed revoked:\n%s", h.logs.String())
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			})
+		}
+	})
+}
+
+func TestAWebSocketIsClosedWhenItsTokenExpires(t *testing.T) {
+	for _, leeway := range []time.Duration{0, time.Second} {
+		t.Run("with leeway "+leeway.String(), func(t *testing.T) {
+			t.Parallel()
+			h, up := wsHarness(t, nil, func(c *config.Config) {
+				c.JWT.Leeway = leeway
+				c.Revocation.RecheckInterval = time.Hour // only the expiry can close it
+			})
+			exp := time.Now().Truncate(time.Second).Add(3 * time.Second)
+			_, ws := wsDial(t, h, "/ws/chat", mint(t, tok{exp: exp}))
+			if ws == nil {
+				t.Fatal("the upgrade was refused")
+			}
+			due := exp.Add(leeway)
+			time.Sleep(time.Until(due.Add(-400 * time.Millisecond)))
+			ws.echo()
+			closed := ws.closedWithin(time.Until(due) + closeMargin)
+			if closed.Before(due) {
+				t.Errorf("closed %v before exp + leeway", due.Sub(closed))
+			}
+			up.endedWithin(t, closeMargin)
+			series, _ := h.scrape()
+			if v := series[`revgate_tunnels_closed_total{reason="expired",route="/ws/"}`]; v != 1 {
+				t.Errorf(`revgate_tunnels_closed_total{reason="expired"} = %v, want 1`, v)
+			}
+		})
+	}
+}
+
+func TestAWebSocketFollowsOnStoreErrorWhenARecheckFails(t *testing.T) {
+	t.Run("closed: the tunnel is closed", func(t *testing.T) {
+		store, srv := redisStore(t)
+		h, up := wsHarness(t, store, nil)
+		_, ws := wsDial(t, h, "/ws/chat", mint(t, tok{}))
+		if ws == nil {
+			t.Fatal("the upgrade was refused")
+		}
+		ws.echo()
+		srv.Stop()
+		ws.closedWithin(h.cfg.Revocation.RecheckInterval + h.cfg.Revocation.LookupTimeout + closeMargin)
+		up.endedWithin(t, closeMargin)
+		series, _ := h.scrape()
+		if v := series[`revgate_tunnels_closed_total{reason="store_unavailable",route="/ws/"}`]; v != 1 {
+			t.Errorf(`revgate_tunnels_closed_total{reason="store_unavailable"} = %v, want 1`, v)
+		}
+	})
+	t.Run("open: the tunnel stays open", func(t *testing.T) {
+		store, srv := redisStore(t)
+		h, _ := wsHarness(t, store, func(c *config.Config) { c.Revocation.OnStoreError = config.OnStoreErrorOpen })
+		_, ws := wsDial(t, h, "/ws/chat", mint(t, tok{}))
+		if ws == nil {
+			t.Fatal("the upgrade was refused")
+		}
+		srv.Stop()
+		time.Sleep(5 * h.cfg.Revocation.RecheckInterval)
+		ws.echo()
+	})
+}
+
+func TestAWebSocketClosedByTheClientIsCountedAndNoLongerWatched(t *testing.T) {
+	store := &countingStore{Store: revocation.NewMemory(nil)}
+	h, up := wsHarness(t, store, nil)
+	_, ws := wsDial(t, h, "/ws/chat", mint(t, tok{}))
+	if ws == nil {
+		t.Fatal("the upgrade was refused")
+	}
+	ws.echo()
+	time.Sleep(3 * h.cfg.Revocation.RecheckInterval)
+	if store.checks.Load() < 2 {
+		t.Fatalf("%d store checks while the tunnel was open, want the request's and rechecks", store.checks.Load())
+	}
+	ws.conn.Close()
+	up.endedWithin(t, closeMargin)
+	deadline := time.Now().Add(closeMargin)
+	for {
+		series, _ := h.scrape()
+		if series[`revgate_tunnels_closed_total{reason="client_closed",route="/ws/"}`] == 1 &&
+			series[`revgate_tunnels_open{route="/ws/"}`] == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the client hung up: open %v, client_closed %v", series[`revgate_tunnels_open{route="/ws/"}`],
+				series[`revgate_tunnels_closed_total{reason="client_closed",route="/ws/"}`])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	checks := store.checks.Load()
+	time.Sleep(3 * h.cfg.Revocation.RecheckInterval)
+	if n := store.checks.Load(); n != checks {
+		t.Errorf("%d store checks after the tunnel closed: the watcher outlived it", n-checks)
+	}
+	if !strings.Contains(h.logs.String(), `"status":101`) || !strings.Contains(h.logs.String(), `"tunnel_closed":"client_closed"`) {
+		t.Errorf("no access log line with status 101 and tunnel_closed client_closed:\n%s", h.logs.String())
 	}
 }
