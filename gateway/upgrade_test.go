@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
+	//lint:ignore SA1019 net/http's unencrypted HTTP/2 takes prior knowledge only; the h2c upgrade under test is this package's
 	"golang.org/x/net/http2/h2c"
 	"golang.org/x/net/http2/hpack"
 
@@ -49,6 +50,7 @@ func newH2CUpstream(t *testing.T) *h2cUpstream {
 		_, _ = io.Copy(io.Discard, r.Body)
 		_, _ = io.WriteString(w, "served "+r.URL.Path)
 	})
+	//lint:ignore SA1019 see the import: the Upgrade: h2c path exists only here
 	upgrader := h2c.NewHandler(record, &http2.Server{})
 	u.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Go's h2c handler upgrades only when Connection also names
@@ -556,5 +558,39 @@ func TestAWebSocketClosedByTheClientIsCountedAndNoLongerWatched(t *testing.T) {
 	}
 	if !strings.Contains(h.logs.String(), `"status":101`) || !strings.Contains(h.logs.String(), `"tunnel_closed":"client_closed"`) {
 		t.Errorf("no access log line with status 101 and tunnel_closed client_closed:\n%s", h.logs.String())
+	}
+}
+
+func TestAnUpstreamSwitchingProtocolsUnaskedIsABadGateway(t *testing.T) {
+	switchTo := func(protocol string) *httptest.Server {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			conn, brw, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: " + protocol + "\r\nConnection: Upgrade\r\n\r\n")
+			_ = brw.Flush()
+			_, _ = io.Copy(io.Discard, brw)
+		}))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	tests := []struct{ name, protocol, path string }{
+		{"websocket, to a request on a route without websocket", "websocket", "/api/chat"},
+		{"h2c, to a WebSocket request on a websocket route", "h2c", "/ws/chat"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			up := switchTo(tt.protocol)
+			h, _ := wsHarness(t, nil, func(c *config.Config) { c.Upstream.URL = up.URL })
+			resp, ws := wsDial(t, h, tt.path, mint(t, tok{}))
+			if ws != nil || resp.StatusCode != http.StatusBadGateway {
+				t.Fatalf("status = %d, want 502", resp.StatusCode)
+			}
+			if series, _ := h.scrape(); series[`revgate_tunnels_open{route="/ws/"}`] != 0 {
+				t.Error("a tunnel was counted open")
+			}
+		})
 	}
 }
