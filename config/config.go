@@ -55,6 +55,11 @@ type Route struct {
 	Prefix string `mapstructure:"prefix" yaml:"prefix"`
 	// Auth is none, required (default; Load fills it in) or refresh.
 	Auth string `mapstructure:"auth" yaml:"auth"`
+	// WebSocket lets a request on this route upgrade to a WebSocket, after
+	// the route's auth; the tunnel is closed when the token expires or is
+	// revoked. Elsewhere the Upgrade header is removed and the request is
+	// forwarded as a plain request. Default false.
+	WebSocket bool `mapstructure:"websocket" yaml:"websocket"`
 }
 
 // JWT says how tokens are found and verified. At least one key source
@@ -131,6 +136,10 @@ type Revocation struct {
 	MaxTokenLifetime time.Duration `mapstructure:"max_token_lifetime" yaml:"max_token_lifetime"`
 	// LookupTimeout bounds the per-request store lookup. Default 250ms.
 	LookupTimeout time.Duration `mapstructure:"lookup_timeout" yaml:"lookup_timeout"`
+	// RecheckInterval is how often the revocation state of an open
+	// WebSocket tunnel's token is read again; a tunnel is closed at most
+	// this long after its token is revoked. Default 10s.
+	RecheckInterval time.Duration `mapstructure:"recheck_interval" yaml:"recheck_interval"`
 }
 
 // Redis is the revocation store's connection: exactly one of URL

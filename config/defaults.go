@@ -36,6 +36,7 @@ func Default() Config {
 			OnStoreError:     OnStoreErrorClosed,
 			MaxTokenLifetime: 24 * time.Hour,
 			LookupTimeout:    250 * time.Millisecond,
+			RecheckInterval:  10 * time.Second,
 		},
 		Logout: Logout{Path: "/auth/logout"},
 		Admin:  Admin{Listen: "127.0.0.1:9090"},

@@ -33,6 +33,7 @@ func TestDefault(t *testing.T) {
 			OnStoreError:     "closed",
 			MaxTokenLifetime: 24 * time.Hour,
 			LookupTimeout:    250 * time.Millisecond,
+			RecheckInterval:  10 * time.Second,
 		},
 		Logout: Logout{Path: "/auth/logout"},
 		Admin:  Admin{Listen: "127.0.0.1:9090"},
@@ -323,7 +324,7 @@ admin: {tokens: [{name: file, token: "file-token-0123456789"}]}
 				"REVGATE_ADMIN_TOKENS": `[{"name":"env","token":"env-token-0123456789"}]`,
 			},
 			check: func(t *testing.T, c *Config) {
-				if d := cmp.Diff([]Route{{"/env/", "refresh"}, {"/env2/", "required"}}, c.Routes); d != "" {
+				if d := cmp.Diff([]Route{{Prefix: "/env/", Auth: "refresh"}, {Prefix: "/env2/", Auth: "required"}}, c.Routes); d != "" {
 					t.Errorf("routes (-want +got):\n%s", d)
 				}
 				if d := cmp.Diff([]AdminToken{{Name: "env", Token: "env-token-0123456789"}}, c.Admin.Tokens); d != "" {

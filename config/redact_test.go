@@ -212,7 +212,7 @@ func TestWriteYAMLRoundTrips(t *testing.T) {
 	full := secretConfig()
 	full.Listen = ":8443"
 	full.Upstream.StripAuthorization = true
-	full.Routes = []Route{{"/api/token/", "none"}, {"/api/token/refresh/", "refresh"}}
+	full.Routes = []Route{{Prefix: "/api/token/", Auth: "none"}, {Prefix: "/api/token/refresh/", Auth: "refresh"}}
 	full.JWT.JWKSFile = "/keys/jwks.json"
 	full.JWT.PublicKeyFiles = []string{"/keys/a.pem"}
 	full.JWT.Issuer = StringList{"https://issuer.example"}

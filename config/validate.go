@@ -205,6 +205,7 @@ func (c *Config) validateRevocation(ps *problems) {
 	oneOf(ps, "revocation.on_store_error", r.OnStoreError, OnStoreErrorClosed, OnStoreErrorOpen)
 	positive(ps, "revocation.max_token_lifetime", r.MaxTokenLifetime)
 	positive(ps, "revocation.lookup_timeout", r.LookupTimeout)
+	positive(ps, "revocation.recheck_interval", r.RecheckInterval)
 }
 
 func (c *Config) validateAdmin(ps *problems) {

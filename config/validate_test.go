@@ -39,7 +39,7 @@ func TestValidateAcceptsValidConfigs(t *testing.T) {
 			c.JWT.HMACSecret = strings.Repeat("k", 64)
 		}},
 		{"routes with every auth mode are valid", func(c *Config) {
-			c.Routes = []Route{{"/a/", "none"}, {"/b/", "required"}, {"/c/", "refresh"}, {"/d", ""}, {"/", "required"}}
+			c.Routes = []Route{{Prefix: "/a/", Auth: "none"}, {Prefix: "/b/", Auth: "required"}, {Prefix: "/c/", Auth: "refresh"}, {Prefix: "/d", Auth: ""}, {Prefix: "/", Auth: "required"}}
 		}},
 		{"Sentinel is valid", func(c *Config) {
 			c.Revocation.Redis = Redis{Addrs: []string{"s1:26379", "s2:26379"}, MasterName: "mymaster", DB: 3, Password: "p", KeyPrefix: "x:"}
@@ -132,7 +132,9 @@ func TestValidateReportsEachProblemByKey(t *testing.T) {
 			[]Problem{{"routes[0].prefix", `must not contain ';', '?' or '#' (paths are matched without ;parameters and query): "/api;v=1/"`}}},
 		{"a route auth is none, required or refresh", func(c *Config) { c.Routes = []Route{{Prefix: "/a/", Auth: "optional"}} },
 			[]Problem{{"routes[0].auth", `expected none, required or refresh, got "optional"`}}},
-		{"route prefixes are unique", func(c *Config) { c.Routes = []Route{{"/a/", "none"}, {"/b/", "none"}, {"/a/", "required"}} },
+		{"route prefixes are unique", func(c *Config) {
+			c.Routes = []Route{{Prefix: "/a/", Auth: "none"}, {Prefix: "/b/", Auth: "none"}, {Prefix: "/a/", Auth: "required"}}
+		},
 			[]Problem{{"routes[2].prefix", `"/a/" is already routes[0].prefix`}}},
 
 		// jwt key sources and algorithms

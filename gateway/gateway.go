@@ -128,10 +128,31 @@ func New(o Options) (*Gateway, error) {
 		return nil, err
 	}
 	headers := newClaimHeaders(cfg.JWT.ForwardHeaders, cfg.JWT.SubjectClaim)
-	rp, err := newReverseProxy(cfg, headers, o.Logger)
+	pl := &pipeline{
+		verifier:      o.Verifier,
+		store:         o.Store,
+		lookupTimeout: cfg.Revocation.LookupTimeout,
+		metrics:       o.Metrics,
+		breaker:       newBreaker(o.Now, o.Logger),
+	}
+	failOpen := cfg.Revocation.OnStoreError == config.OnStoreErrorOpen
+	ts := &tunnels{
+		check: func(ctx context.Context, c *jwtverify.Claims) error {
+			return pl.checkRevoked(ctx, c, false)
+		},
+		metrics:  o.Metrics,
+		log:      o.Logger,
+		now:      o.Now,
+		leeway:   cfg.JWT.Leeway,
+		interval: cfg.Revocation.RecheckInterval,
+		failOpen: failOpen,
+	}
+	rp, err := newReverseProxy(cfg, headers, ts, o.Logger)
 	if err != nil {
 		return nil, err
 	}
+	rt := newRouter(cfg.Routes)
+	o.Metrics.tunnelRoutes(rt.websocketLabels())
 	return &Gateway{
 		cfg:            cfg,
 		store:          o.Store,
@@ -144,20 +165,14 @@ func New(o Options) (*Gateway, error) {
 		eviction:       o.EvictionPolicy,
 		now:            o.Now,
 		extractor:      x,
-		router:         newRouter(cfg.Routes),
+		router:         rt,
 		proxy:          rp,
 		headers:        headers,
 		markTTL:        cfg.Revocation.MaxTokenLifetime + cfg.JWT.Leeway,
-		failOpen:       cfg.Revocation.OnStoreError == config.OnStoreErrorOpen,
+		failOpen:       failOpen,
 		includeSubject: cfg.Log.IncludeSubject,
 		requestIDs:     newRequestIDs(),
-		pipeline: &pipeline{
-			verifier:      o.Verifier,
-			store:         o.Store,
-			lookupTimeout: cfg.Revocation.LookupTimeout,
-			metrics:       o.Metrics,
-			breaker:       newBreaker(o.Now, o.Logger),
-		},
+		pipeline:       pl,
 	}, nil
 }
 
@@ -221,6 +236,12 @@ func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
 		writeProxyError(w, fi.d.err)
 		return
 	}
+	// Before ReverseProxy reads the request: it copies an Upgrade it finds
+	// to the upstream request (Rewrite has the last word on that) and
+	// answers 502 to one it cannot print, a refusal that is not its to
+	// make on a route that takes no upgrade.
+	fi.upgrade = upgradeFor(r.Header, fi.d.route)
+	scrubUpgrade(r.Header, fi.upgrade)
 	// withForward copies r, so the clientBody is only the proxy's.
 	g.proxy.ServeHTTP(w, watchBody(withForward(r, fi)))
 }
@@ -240,8 +261,19 @@ func (g *Gateway) finish(w *echo.Response, r *http.Request, fi *forwardInfo) {
 		fi.outcome = outcome(fi.err)
 	}
 	elapsed := time.Since(fi.start)
+	status, tunnelClosed := w.Status, ""
+	if fi.tunnel != nil {
+		// ReverseProxy wrote the 101 on the hijacked connection, past
+		// echo's record. It returns once either side is done; a reason
+		// not yet recorded is the client's (see tunnel.Close).
+		status = http.StatusSwitchingProtocols
+		fi.tunnel.because(tunnelClientClosed)
+		tunnelClosed = fi.tunnel.closeReason()
+	}
 	g.metrics.requests.WithLabelValues(fi.route, fi.outcome).Inc()
-	g.metrics.duration.WithLabelValues(fi.route).Observe(elapsed.Seconds())
+	if fi.tunnel == nil { // a tunnel's duration is its life, not a latency
+		g.metrics.duration.WithLabelValues(fi.route).Observe(elapsed.Seconds())
+	}
 	if fi.upstreamDone {
 		g.metrics.upstream.WithLabelValues(fi.route).Observe(fi.upstreamTime.Seconds())
 	}
@@ -252,7 +284,7 @@ func (g *Gateway) finish(w *echo.Response, r *http.Request, fi *forwardInfo) {
 	attrs = append(attrs,
 		slog.String("method", r.Method),
 		slog.String("route", fi.route),
-		slog.Int("status", w.Status),
+		slog.Int("status", status),
 		slog.String("outcome", fi.outcome),
 		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 		slog.String("request_id", r.Header.Get(headerRequestID)),
@@ -261,6 +293,9 @@ func (g *Gateway) finish(w *echo.Response, r *http.Request, fi *forwardInfo) {
 	)
 	if fi.upstreamDone {
 		attrs = append(attrs, slog.Float64("upstream_ms", float64(fi.upstreamTime.Microseconds())/1000))
+	}
+	if tunnelClosed != "" {
+		attrs = append(attrs, slog.String("tunnel_closed", tunnelClosed))
 	}
 	if g.includeSubject && fi.d.claims != nil && fi.d.claims.Subject != "" {
 		attrs = append(attrs, slog.String("subject", fi.d.claims.Subject))

@@ -32,6 +32,8 @@ type Metrics struct {
 	revocations    *prometheus.CounterVec
 	jwksFetches    *prometheus.CounterVec
 	evictionSafe   prometheus.Gauge
+	tunnelsOpen    *prometheus.GaugeVec
+	tunnelsClosed  *prometheus.CounterVec
 	buildInfo      *prometheus.GaugeVec
 	registerer     prometheus.Registerer
 	keyGaugesAdded bool
@@ -52,7 +54,7 @@ func NewMetrics(reg prometheus.Registerer, info BuildInfo) (*Metrics, error) {
 		}, []string{"route", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: ns, Name: "request_duration_seconds",
-			Help:    "Whole request on the proxy listener, upstream included, by route prefix.",
+			Help:    "Whole request on the proxy listener, upstream included, by route prefix. Upgraded connections are not observed: see revgate_tunnels_closed_total.",
 			Buckets: latencyBuckets,
 		}, []string{"route"}),
 		upstream: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -86,6 +88,14 @@ func NewMetrics(reg prometheus.Registerer, info BuildInfo) (*Metrics, error) {
 			Namespace: ns, Name: "redis_eviction_policy_safe",
 			Help: "1 when Redis maxmemory-policy is noeviction, 0 when revocation keys could be evicted, -1 when it cannot be read.",
 		}),
+		tunnelsOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: ns, Name: "tunnels_open",
+			Help: "Upgraded connections (WebSockets) open now, by route prefix.",
+		}, []string{"route"}),
+		tunnelsClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "tunnels_closed_total",
+			Help: "Upgraded connections closed, by route prefix and reason (client_closed, upstream_closed, expired, revoked, store_unavailable).",
+		}, []string{"route", "reason"}),
 		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: ns, Name: "build_info",
 			Help: "Always 1; the labels name the running build.",
@@ -94,7 +104,7 @@ func NewMetrics(reg prometheus.Registerer, info BuildInfo) (*Metrics, error) {
 	m.evictionSafe.Set(-1)
 	m.buildInfo.WithLabelValues(info.Version, info.Commit, runtime.Version()).Set(1)
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.upstream, m.verify, m.storeLookup,
-		m.storeErrors, m.revocations, m.jwksFetches, m.evictionSafe, m.buildInfo} {
+		m.storeErrors, m.revocations, m.jwksFetches, m.evictionSafe, m.tunnelsOpen, m.tunnelsClosed, m.buildInfo} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -111,6 +121,17 @@ func NewMetrics(reg prometheus.Registerer, info BuildInfo) (*Metrics, error) {
 		m.revocations.WithLabelValues(ks[0], ks[1])
 	}
 	return m, nil
+}
+
+// tunnelRoutes pre-creates the tunnel series of the routes that allow
+// upgrades, so they read 0 rather than "no data".
+func (m *Metrics) tunnelRoutes(labels []string) {
+	for _, route := range labels {
+		m.tunnelsOpen.WithLabelValues(route)
+		for _, reason := range tunnelReasons {
+			m.tunnelsClosed.WithLabelValues(route, reason)
+		}
+	}
 }
 
 // ObserveJWKSFetch counts a fetch of jwks_url; pass it as

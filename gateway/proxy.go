@@ -32,6 +32,10 @@ type forwardInfo struct {
 	pathChanged bool
 	// err records an upstream failure for the access log and metrics.
 	err error
+	// upgrade is the protocol the request may switch to ("websocket"), ""
+	// when it may not; tunnel is the connection once it has.
+	upgrade string
+	tunnel  *tunnel
 }
 
 type forwardKey struct{}
@@ -42,8 +46,9 @@ func forwardFrom(r *http.Request) *forwardInfo {
 }
 
 // newReverseProxy builds the one reverse proxy to the upstream. Everything
-// per request comes from the forwardInfo in the request's context.
-func newReverseProxy(cfg *config.Config, headers *claimHeaders, logger *slog.Logger) (*httputil.ReverseProxy, error) {
+// per request comes from the forwardInfo in the request's context;
+// upgraded connections are handed to tunnels.
+func newReverseProxy(cfg *config.Config, headers *claimHeaders, tunnels *tunnels, logger *slog.Logger) (*httputil.ReverseProxy, error) {
 	up := cfg.Upstream
 	target, err := url.Parse(up.URL)
 	if err != nil {
@@ -74,6 +79,15 @@ func newReverseProxy(cfg *config.Config, headers *claimHeaders, logger *slog.Log
 				pr.Out.URL.RawPath = ""
 			}
 			pr.SetURL(target)
+			// ReverseProxy copied the client's upgrade to pr.Out before
+			// this hook, and decides whether to tunnel from pr.Out's
+			// headers after it: this is the last word on what the
+			// upstream is asked to switch to.
+			upgrade := ""
+			if fi != nil {
+				upgrade = fi.upgrade
+			}
+			scrubUpgrade(pr.Out.Header, upgrade)
 			// Trailers arrive after the request was judged (a refresh
 			// route's body read has filled them in by now): an upstream
 			// that merges them into its headers would read a forged
@@ -99,6 +113,9 @@ func newReverseProxy(cfg *config.Config, headers *claimHeaders, logger *slog.Log
 		ModifyResponse: func(resp *http.Response) error {
 			fi := forwardFrom(resp.Request)
 			if fi == nil {
+				if resp.StatusCode == http.StatusSwitchingProtocols {
+					return errUnexpectedUpgrade
+				}
 				return nil
 			}
 			fi.upstreamDone, fi.upstreamTime = true, time.Since(fi.upstreamStart)
@@ -106,6 +123,9 @@ func newReverseProxy(cfg *config.Config, headers *claimHeaders, logger *slog.Log
 				if refused := fi.d.afterUpstream(resp); refused != nil {
 					fi.outcome = outcome(refused)
 				}
+			}
+			if resp.StatusCode == http.StatusSwitchingProtocols {
+				return tunnels.open(resp, fi)
 			}
 			return nil
 		},

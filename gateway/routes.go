@@ -24,6 +24,8 @@ type route struct {
 	// label names the route in metrics and logs: its prefix, never the raw
 	// request path, so label values stay bounded.
 	label string
+	// websocket lets a request upgrade to a WebSocket (routes[].websocket).
+	websocket bool
 }
 
 // router picks the auth mode for a path: the longest prefix the path is
@@ -40,10 +42,21 @@ func newRouter(rs []config.Route) *router {
 		if auth == "" {
 			auth = config.AuthRequired
 		}
-		rt.routes = append(rt.routes, route{prefix: r.Prefix, auth: auth, label: r.Prefix})
+		rt.routes = append(rt.routes, route{prefix: r.Prefix, auth: auth, label: r.Prefix, websocket: r.WebSocket})
 	}
 	sort.SliceStable(rt.routes, func(i, j int) bool { return len(rt.routes[i].prefix) > len(rt.routes[j].prefix) })
 	return rt
+}
+
+// websocketLabels are the labels of the routes that allow WebSockets.
+func (rt *router) websocketLabels() []string {
+	var labels []string
+	for _, r := range rt.routes {
+		if r.websocket {
+			labels = append(labels, r.label)
+		}
+	}
+	return labels
 }
 
 // match returns the route for a cleaned path, read two ways: as it is, by
