@@ -50,7 +50,7 @@ func TestRequestTrailersNeverReachTheUpstream(t *testing.T) {
 				t.Fatal("the upstream got nothing")
 			}
 			for i, r := range reqs {
-				all := r.Line + "\n" + strings.Join(r.Head, "\n") + "\n" + string(r.Body)
+				all := r.Line + "\n" + strings.Join(r.Head, "\n") + "\n" + string(r.Body) + "\n" + strings.Join(r.Trailer, "\n")
 				for _, bad := range []string{"forged", "X-Other-Trailer", "Trailer:"} {
 					if strings.Contains(all, bad) {
 						t.Errorf("upstream request %d carries %q:\n%s", i, bad, all)

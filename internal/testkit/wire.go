@@ -29,10 +29,12 @@ type WireUpstream struct {
 
 // WireRequest is one request a WireUpstream received.
 type WireRequest struct {
-	Line  string   // the request line
-	Head  []string // header lines, raw
-	Body  []byte
-	Error string // a framing problem the upstream saw, or ""
+	Line string   // the request line
+	Head []string // header lines, raw
+	Body []byte
+	// Trailer holds the trailer lines after a chunked body, raw.
+	Trailer []string
+	Error   string // a framing problem the upstream saw, or ""
 }
 
 // NewWireUpstream serves until the test ends.
@@ -125,6 +127,17 @@ func (u *WireUpstream) serve(conn net.Conn) {
 			req.Error = "repeated framing header"
 		case len(te) == 1 && te[0] == "chunked":
 			req.Body, err = io.ReadAll(httputil.NewChunkedReader(tp.R))
+			// The chunked reader stops at the last chunk; the trailer
+			// section and its closing empty line are still to be read.
+			// Left unread, that empty line was taken for the next request
+			// and the connection closed under a client about to reuse it.
+			for err == nil {
+				var t string
+				if t, err = tp.ReadLine(); err == nil && t == "" {
+					break
+				}
+				req.Trailer = append(req.Trailer, t)
+			}
 		case len(te) == 1:
 			req.Error = "transfer encoding " + te[0]
 		case len(cl) == 1:
