@@ -331,9 +331,8 @@ func TestOAuthRateLimits(t *testing.T) {
 	t.Run("each client has its own token bucket", func(t *testing.T) {
 		h := newHarness(t, nil, withOAuth(func(c *config.Config) { c.OAuth.RateLimit, c.OAuth.RateBurst = 1, 3 }))
 		form := url.Values{"token": {mint(t, tok{})}}
-		for i := range 3 {
+		for range 3 {
 			wantStatus(t, h.oauthPost(introspectPath, form, ordersBasic), 200)
-			_ = i
 		}
 		resp := h.oauthPost(revokePath, form, ordersBasic)
 		if body := wantStatus(t, resp, 429); body["error"] != "rate_limited" {
