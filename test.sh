@@ -8,6 +8,9 @@
 #   - Django and djangorestframework-simplejwt (python3-django,
 #     python3-djangorestframework-simplejwt), for the end-to-end test
 #     against a real simplejwt issuer;
+#   - Apache httpd with mod_auth_openidc (Debian packages apache2,
+#     libapache2-mod-auth-openidc), the real RFC 7662 client the
+#     introspection test starts on a free loopback port;
 #   - helm v3.22.0, built from the Go module proxy once and cached in
 #     $(go env GOPATH)/bin, for the chart checks.
 # Packages come from apt, so installing needs Debian or Ubuntu and root (or
@@ -24,6 +27,8 @@ command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
 # The simplejwt test runs Debian's python3, whatever else is on PATH.
 /usr/bin/python3 -c 'import django, rest_framework_simplejwt' >/dev/null 2>&1 ||
   missing+=(python3-django python3-djangorestframework-simplejwt)
+[ -x /usr/sbin/apache2 ] || missing+=(apache2)
+[ -f /usr/lib/apache2/modules/mod_auth_openidc.so ] || missing+=(libapache2-mod-auth-openidc)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then

@@ -18,6 +18,7 @@ type Config struct {
 	JWT        JWT        `mapstructure:"jwt" yaml:"jwt"`
 	Revocation Revocation `mapstructure:"revocation" yaml:"revocation"`
 	Logout     Logout     `mapstructure:"logout" yaml:"logout"`
+	OAuth      OAuth      `mapstructure:"oauth" yaml:"oauth"`
 	Admin      Admin      `mapstructure:"admin" yaml:"admin"`
 	Log        Log        `mapstructure:"log" yaml:"log"`
 	Server     Server     `mapstructure:"server" yaml:"server"`

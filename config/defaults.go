@@ -39,6 +39,7 @@ func Default() Config {
 			RecheckInterval:  10 * time.Second,
 		},
 		Logout: Logout{Path: "/auth/logout"},
+		OAuth:  OAuth{RateLimit: 50, RateBurst: 100},
 		Admin:  Admin{Listen: "127.0.0.1:9090"},
 		Log:    Log{Level: "info", Format: LogFormatJSON},
 		Server: Server{

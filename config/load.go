@@ -30,7 +30,7 @@ const DefaultFile = "revgate.yaml"
 // Unknown keys and values of the wrong type are errors. Secrets given as
 // *_file are read into their inline field (jwt.hmac_secret,
 // revocation.redis.password, revocation.redis.sentinel_password,
-// admin.tokens[].token); the path stays set.
+// admin.tokens[].token, oauth.clients[].secret); the path stays set.
 // Decoding problems are returned together as a *ValidationError.
 //
 // Load does not validate: call Validate on the result.

@@ -36,6 +36,7 @@ func TestDefault(t *testing.T) {
 			RecheckInterval:  10 * time.Second,
 		},
 		Logout: Logout{Path: "/auth/logout"},
+		OAuth:  OAuth{RateLimit: 50, RateBurst: 100},
 		Admin:  Admin{Listen: "127.0.0.1:9090"},
 		Log:    Log{Level: "info", Format: "json"},
 		Server: Server{
@@ -386,6 +387,8 @@ func TestLoadEveryKeyHasAnEnvironmentVariable(t *testing.T) {
 				env, want = `[{"prefix":"/p/","auth":"none"}]`, []Route{{Prefix: "/p/", Auth: "none"}}
 			case ft == reflect.TypeFor[[]AdminToken]():
 				env, want = `[{"name":"n","token":"t"}]`, []AdminToken{{Name: "n", Token: "t"}}
+			case ft == reflect.TypeFor[[]OAuthClient]():
+				env, want = `[{"id":"c","secret":"s","revoke_any":true}]`, []OAuthClient{{ID: "c", Secret: "s", RevokeAny: true}}
 			default:
 				t.Fatalf("no test value for %s of type %v", l.key, ft)
 			}

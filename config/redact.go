@@ -19,7 +19,8 @@ const RedactedValue = "<redacted>"
 
 // Redacted returns a deep copy of c in which every secret that is set
 // reads RedactedValue: jwt.hmac_secret, revocation.redis.password,
-// revocation.redis.sentinel_password, admin.tokens[].token, and the
+// revocation.redis.sentinel_password, admin.tokens[].token,
+// oauth.clients[].secret, and the
 // password and query values of any URL. A secret
 // read from a *_file shows as that path only (the inline key stays empty),
 // so the printed configuration loads back as it was written. Print this,
@@ -54,6 +55,7 @@ func (c *Config) clone() Config {
 	r.JWT.ForwardHeaders = maps.Clone(c.JWT.ForwardHeaders)
 	r.Revocation.Redis.Addrs = slices.Clone(c.Revocation.Redis.Addrs)
 	r.Admin.Tokens = slices.Clone(c.Admin.Tokens)
+	r.OAuth.Clients = slices.Clone(c.OAuth.Clients)
 	return r
 }
 

@@ -27,6 +27,11 @@ func (c *Config) secrets() []secret {
 		key := fmt.Sprintf("admin.tokens[%d].token", i)
 		s = append(s, secret{key, key + "_file", &t.Token, t.TokenFile})
 	}
+	for i := range c.OAuth.Clients {
+		cl := &c.OAuth.Clients[i]
+		key := fmt.Sprintf("oauth.clients[%d].secret", i)
+		s = append(s, secret{key, key + "_file", &cl.Secret, cl.SecretFile})
+	}
 	return s
 }
 

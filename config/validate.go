@@ -47,6 +47,7 @@ func (c *Config) Validate(checks ...Check) error {
 	if p := c.Logout.Path; p != "" {
 		checkPath(&ps, "logout.path", p)
 	}
+	c.validateOAuth(&ps)
 	c.validateAdmin(&ps)
 	oneOf(&ps, "log.level", c.Log.Level, "debug", "info", "warn", "error")
 	oneOf(&ps, "log.format", c.Log.Format, LogFormatJSON, LogFormatText)

@@ -81,6 +81,9 @@ type Gateway struct {
 	// includeSubject adds subjects to access log lines (log.include_subject).
 	includeSubject bool
 	requestIDs     *requestIDs
+	// oauth serves the RFC 7662 and RFC 7009 endpoints; nil when both are
+	// off.
+	oauth *oauthEndpoints
 
 	draining atomic.Bool
 	// evictionWarned is when /readyz last logged a failure to read the
@@ -153,6 +156,10 @@ func New(o Options) (*Gateway, error) {
 	}
 	rt := newRouter(cfg.Routes)
 	o.Metrics.tunnelRoutes(rt.websocketLabels())
+	oauth, err := newOAuthEndpoints(cfg.OAuth, o.Registerer, o.Now)
+	if err != nil {
+		return nil, fmt.Errorf("registering metrics: %w", err)
+	}
 	return &Gateway{
 		cfg:            cfg,
 		store:          o.Store,
@@ -173,6 +180,7 @@ func New(o Options) (*Gateway, error) {
 		includeSubject: cfg.Log.IncludeSubject,
 		requestIDs:     newRequestIDs(),
 		pipeline:       pl,
+		oauth:          oauth,
 	}, nil
 }
 
@@ -197,7 +205,7 @@ func (g *Gateway) ProxyHandler() http.Handler {
 }
 
 // serveProxy is the proxy listener's front door: check the request-target,
-// clean the path, answer logout, ask the core, then forward or refuse. Whatever happens, the
+// clean the path, answer logout and the OAuth endpoints, ask the core, then forward or refuse. Whatever happens, the
 // request ends as one metric sample and one access log line.
 func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
 	fi := &forwardInfo{start: time.Now(), route: "invalid_path", outcome: OutcomeAllowed}
@@ -227,6 +235,11 @@ func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
 		if err := g.serveLogout(w, r); err != nil {
 			refuse(w, fi, err)
 		}
+		return
+	}
+	if ep := g.oauth.endpoint(clean); ep != "" {
+		fi.route = "oauth_" + string(ep)
+		fi.outcome = g.serveOAuth(w, r, ep)
 		return
 	}
 
