@@ -233,37 +233,22 @@ func refuse(w http.ResponseWriter, fi *forwardInfo, err error) {
 }
 
 // finish records a proxied request's fate: metrics and the access log line.
-// Neither holds a token, a jti or a raw path; the subject only with
-// log.include_subject.
 func (g *Gateway) finish(w *echo.Response, r *http.Request, fi *forwardInfo) {
 	if fi.err != nil {
 		fi.outcome = outcome(fi.err)
 	}
-	elapsed := time.Since(fi.start)
-	g.metrics.requests.WithLabelValues(fi.route, fi.outcome).Inc()
-	g.metrics.duration.WithLabelValues(fi.route).Observe(elapsed.Seconds())
-	if fi.upstreamDone {
-		g.metrics.upstream.WithLabelValues(fi.route).Observe(fi.upstreamTime.Seconds())
-	}
-	if !g.access.Enabled(r.Context(), slog.LevelInfo) {
-		return
-	}
-	attrs := make([]slog.Attr, 0, 10)
-	attrs = append(attrs,
-		slog.String("method", r.Method),
-		slog.String("route", fi.route),
-		slog.Int("status", w.Status),
-		slog.String("outcome", fi.outcome),
-		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-		slog.String("request_id", r.Header.Get(headerRequestID)),
-		slog.String("remote_addr", r.RemoteAddr),
-		slog.Int64("bytes", w.Size),
-	)
-	if fi.upstreamDone {
-		attrs = append(attrs, slog.Float64("upstream_ms", float64(fi.upstreamTime.Microseconds())/1000))
-	}
-	if g.includeSubject && fi.d.claims != nil && fi.d.claims.Subject != "" {
-		attrs = append(attrs, slog.String("subject", fi.d.claims.Subject))
-	}
-	g.access.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+	g.record(r.Context(), accessRecord{
+		mode:         ModeProxy,
+		method:       r.Method,
+		route:        fi.route,
+		outcome:      fi.outcome,
+		status:       w.Status,
+		bytes:        w.Size,
+		elapsed:      time.Since(fi.start),
+		requestID:    r.Header.Get(headerRequestID),
+		remoteAddr:   r.RemoteAddr,
+		upstream:     fi.upstreamTime,
+		upstreamDone: fi.upstreamDone,
+		claims:       fi.d.claims,
+	})
 }
