@@ -126,7 +126,7 @@ func (g *Gateway) judge(ctx context.Context, in decisionInput) decision {
 	if err != nil {
 		return decision{route: invalid, err: err}
 	}
-	if isOwnPath(clean, g.cfg.Logout.Path) {
+	if g.isOwn(clean) {
 		return decision{route: route{label: "logout"}, err: errOwnPathDecision}
 	}
 	d := g.authorize(r, clean)

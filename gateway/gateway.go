@@ -188,7 +188,7 @@ func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
 	fi := &forwardInfo{start: time.Now(), route: "invalid_path", outcome: OutcomeAllowed}
 	r.Header[headerRequestID] = []string{g.requestIDs.id(r)}
 	w.Header()[headerRequestID] = r.Header[headerRequestID]
-	defer g.finish(w, r, fi)
+	defer g.finish(ModeProxy, w, r, fi)
 
 	if isOptionsAsterisk(r) {
 		fi.route = "options_asterisk"
@@ -207,11 +207,7 @@ func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
 	}
 	fi.path, fi.pathChanged = clean, changed
 
-	if isOwnPath(clean, g.cfg.Logout.Path) {
-		fi.route = "logout"
-		if err := g.serveLogout(w, r); err != nil {
-			refuse(w, fi, err)
-		}
+	if g.serveOwnPath(w, r, clean, fi) {
 		return
 	}
 
@@ -232,13 +228,14 @@ func refuse(w http.ResponseWriter, fi *forwardInfo, err error) {
 	writeProxyError(w, err)
 }
 
-// finish records a proxied request's fate: metrics and the access log line.
-func (g *Gateway) finish(w *echo.Response, r *http.Request, fi *forwardInfo) {
+// finish records the fate of a request served under mode (proxied, or
+// answered by the gateway itself): metrics and the access log line.
+func (g *Gateway) finish(mode string, w *echo.Response, r *http.Request, fi *forwardInfo) {
 	if fi.err != nil {
 		fi.outcome = outcome(fi.err)
 	}
 	g.record(r.Context(), accessRecord{
-		mode:         ModeProxy,
+		mode:         mode,
 		method:       r.Method,
 		route:        fi.route,
 		outcome:      fi.outcome,
