@@ -5,6 +5,8 @@
 #   - redis-server and redis-sentinel (Debian packages redis-server,
 #     redis-sentinel): the store tests start their own servers, Sentinels
 #     and Clusters on free loopback ports, never 6379;
+#   - nginx (Debian package nginx-light) and caddy (caddy): the decision
+#     mode tests run the real proxies with examples/decision's configs;
 #   - Django and djangorestframework-simplejwt (python3-django,
 #     python3-djangorestframework-simplejwt), for the end-to-end test
 #     against a real simplejwt issuer;
@@ -24,6 +26,9 @@ cd "$(dirname "$0")"
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
+# Debian installs nginx in /usr/sbin, which a non-root PATH may lack.
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+command -v caddy >/dev/null 2>&1 || missing+=(caddy)
 # The simplejwt test runs Debian's python3, whatever else is on PATH.
 /usr/bin/python3 -c 'import django, rest_framework_simplejwt' >/dev/null 2>&1 ||
   missing+=(python3-django python3-djangorestframework-simplejwt)

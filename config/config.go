@@ -11,7 +11,8 @@ import (
 // keys; every key can be overridden by REVGATE_<PATH> (dots become
 // underscores). Defaults are set by Default.
 type Config struct {
-	// Listen is the proxy listener's address. Default ":8080".
+	// Listen is the proxy listener's address. Default ":8080". Unused when
+	// upstream.url is empty (decision mode only).
 	Listen     string     `mapstructure:"listen" yaml:"listen"`
 	Upstream   Upstream   `mapstructure:"upstream" yaml:"upstream"`
 	Routes     []Route    `mapstructure:"routes" yaml:"routes"`
@@ -19,6 +20,7 @@ type Config struct {
 	Revocation Revocation `mapstructure:"revocation" yaml:"revocation"`
 	Logout     Logout     `mapstructure:"logout" yaml:"logout"`
 	OAuth      OAuth      `mapstructure:"oauth" yaml:"oauth"`
+	Decision   Decision   `mapstructure:"decision" yaml:"decision"`
 	Admin      Admin      `mapstructure:"admin" yaml:"admin"`
 	Log        Log        `mapstructure:"log" yaml:"log"`
 	Server     Server     `mapstructure:"server" yaml:"server"`
@@ -26,7 +28,8 @@ type Config struct {
 
 // Upstream is the API revgate protects.
 type Upstream struct {
-	// URL is required: http:// or https://, with an optional base path.
+	// URL is http:// or https://, with an optional base path. Required
+	// unless a decision listener is set; empty, no proxy listener starts.
 	URL string `mapstructure:"url" yaml:"url"`
 	// Timeout bounds the whole upstream exchange up to the response headers.
 	// Default 30s.
@@ -190,6 +193,28 @@ type Logout struct {
 	// Path on the proxy listener; "" disables. Default "/auth/logout".
 	Path string `mapstructure:"path" yaml:"path"`
 }
+
+// Decision configures decision mode: an ingress or mesh asks revgate
+// "allow or deny?" and forwards the request itself.
+type Decision struct {
+	// Listen is the HTTP decision listener (/forward-auth, /auth-request,
+	// /ext-authz/...). Default "" (off).
+	Listen string `mapstructure:"listen" yaml:"listen"`
+	// GRPCListen is the Envoy ext_authz gRPC listener
+	// (envoy.service.auth.v3.Authorization/Check). Default "" (off).
+	GRPCListen string `mapstructure:"grpc_listen" yaml:"grpc_listen"`
+}
+
+// Enabled reports whether any decision listener is set.
+func (d Decision) Enabled() bool { return d.Listen != "" || d.GRPCListen != "" }
+
+// decisionPaths are the HTTP decision listener's endpoints (and
+// /ext-authz/ everything under it); logout.path must not be one.
+var decisionPaths = []string{"/forward-auth", "/auth-request", "/ext-authz"}
+
+// ProxyEnabled reports whether the proxy listener runs: it needs an
+// upstream, which decision mode alone does not.
+func (c *Config) ProxyEnabled() bool { return c.Upstream.URL != "" }
 
 // Admin configures the admin listener.
 type Admin struct {

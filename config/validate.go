@@ -39,7 +39,9 @@ func (c *Config) Validate(checks ...Check) error {
 			ps.list = append(ps.list, orderedProblem{at: p.Key, Problem: p})
 		}
 	}
-	checkAddr(&ps, "listen", c.Listen)
+	if c.ProxyEnabled() {
+		checkAddr(&ps, "listen", c.Listen)
+	}
 	c.validateUpstream(&ps)
 	c.validateRoutes(&ps)
 	c.validateJWT(&ps)
@@ -48,6 +50,7 @@ func (c *Config) Validate(checks ...Check) error {
 		checkPath(&ps, "logout.path", p)
 	}
 	c.validateOAuth(&ps)
+	c.validateDecision(&ps)
 	c.validateAdmin(&ps)
 	oneOf(&ps, "log.level", c.Log.Level, "debug", "info", "warn", "error")
 	oneOf(&ps, "log.format", c.Log.Format, LogFormatJSON, LogFormatText)
@@ -62,7 +65,9 @@ func (c *Config) Validate(checks ...Check) error {
 
 func (c *Config) validateUpstream(ps *problems) {
 	if c.Upstream.URL == "" {
-		ps.add("upstream.url", "is required: the http:// or https:// URL of the API behind revgate")
+		if !c.Decision.Enabled() {
+			ps.add("upstream.url", "is required: the http:// or https:// URL of the API behind revgate")
+		}
 	} else if u, err := parseURL(c.Upstream.URL); err != nil {
 		ps.add("upstream.url", "expected an http:// or https:// URL: %v", err)
 	} else {
@@ -209,11 +214,42 @@ func (c *Config) validateRevocation(ps *problems) {
 	positive(ps, "revocation.recheck_interval", r.RecheckInterval)
 }
 
+func (c *Config) validateDecision(ps *problems) {
+	d := &c.Decision
+	type listener struct{ key, addr string }
+	ls := []listener{{"admin.listen", c.Admin.Listen}}
+	if c.ProxyEnabled() {
+		ls = append(ls, listener{"listen", c.Listen})
+	}
+	for _, l := range []listener{{"decision.listen", d.Listen}, {"decision.grpc_listen", d.GRPCListen}} {
+		if l.addr == "" {
+			continue
+		}
+		if _, port, err := net.SplitHostPort(l.addr); err != nil || port == "" {
+			ps.add(l.key, "expected host:port like 127.0.0.1:8081, or \"\" to turn it off, got %q", l.addr)
+			continue
+		}
+		// Port 0 asks for any free port, so two such addresses never clash.
+		for _, o := range ls {
+			if l.addr == o.addr && !strings.HasSuffix(l.addr, ":0") {
+				ps.add(l.key, "must differ from %s", o.key)
+			}
+		}
+		ls = append(ls, l)
+	}
+	if d.Listen == "" || c.Logout.Path == "" {
+		return
+	}
+	if lp := strings.TrimSuffix(c.Logout.Path, "/"); slices.Contains(decisionPaths, lp) || strings.HasPrefix(lp, "/ext-authz/") {
+		ps.add("logout.path", "%q is a decision endpoint on decision.listen: choose another path", c.Logout.Path)
+	}
+}
+
 func (c *Config) validateAdmin(ps *problems) {
 	a := &c.Admin
 	checkAddr(ps, "admin.listen", a.Listen)
 	// Port 0 asks for any free port, so two such addresses never clash.
-	if a.Listen != "" && a.Listen == c.Listen && !strings.HasSuffix(a.Listen, ":0") {
+	if c.ProxyEnabled() && a.Listen != "" && a.Listen == c.Listen && !strings.HasSuffix(a.Listen, ":0") {
 		ps.add("admin.listen", "must differ from listen")
 	}
 	names := make(map[string]int)

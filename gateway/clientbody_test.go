@@ -133,8 +133,8 @@ func wantPublicCounts(t *testing.T, h *harness, badRequest, upstreamError float6
 	deadline := time.Now().Add(2 * time.Second)
 	for {
 		series, _ := h.scrape()
-		bad := series[`revgate_requests_total{outcome="bad_request",route="/public/"}`]
-		up := series[`revgate_requests_total{outcome="upstream_error",route="/public/"}`]
+		bad := series[`revgate_requests_total{mode="proxy",outcome="bad_request",route="/public/"}`]
+		up := series[`revgate_requests_total{mode="proxy",outcome="upstream_error",route="/public/"}`]
 		if bad == badRequest && up == upstreamError {
 			return
 		}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -84,6 +85,8 @@ var proxyRefusals = []refusalRow{
 	{isErr(errBodyTooLarge), badRequest(http.StatusRequestEntityTooLarge, "invalid_request")},
 	{isErr(errLogoutMethod), badRequest(http.StatusMethodNotAllowed, "invalid_request")},
 	{isErr(errLogoutForeignRefresh), badRequest(http.StatusForbidden, "forbidden")},
+	{isErr(errDecisionRequest), badRequest(http.StatusBadRequest, "invalid_request")},
+	{isErr(errRefreshNeedsBody, errOwnPathDecision), badRequest(http.StatusForbidden, "forbidden")},
 	{isErr(errLogoutNoJTI, errLogoutRefreshNoJTI, errLogoutNoSubject, errLogoutInvalidRefresh), badRequest(http.StatusBadRequest, "invalid_request")},
 	{isErr(errUpstreamTimeout), refusal{http.StatusGatewayTimeout, "upstream_timeout", OutcomeUpstreamError, nil, nil}},
 }
@@ -151,19 +154,47 @@ func outcome(err error) string {
 // writeProxyError is the one place where the proxy listener turns an error
 // into a response, from err's row of proxyRefusals.
 func writeProxyError(w http.ResponseWriter, err error) {
+	ans := refusalAnswer(err)
+	for name, v := range ans.header {
+		w.Header()[name] = v
+	}
+	w.WriteHeader(ans.status)
+	if ans.body != nil {
+		_, _ = w.Write(ans.body)
+	}
+}
+
+// renderedRefusal is a refusal as sent: the proxy writes it, a decision
+// endpoint answers with it, the gRPC Check puts it in its denied_response.
+type renderedRefusal struct {
+	status int
+	// header holds WWW-Authenticate when the row has a challenge, and
+	// Content-Type and Cache-Control with a body.
+	header http.Header
+	// body is the JSON error document; nil when the row has no code (the
+	// client has gone).
+	body []byte
+}
+
+// refusalAnswer renders err's row of proxyRefusals.
+func refusalAnswer(err error) renderedRefusal {
 	rf := refusalFor(err)
+	ans := renderedRefusal{status: rf.status, header: http.Header{}}
 	if rf.challenge != nil {
-		w.Header().Set("WWW-Authenticate", rf.challenge(err))
+		ans.header.Set("WWW-Authenticate", rf.challenge(err))
 	}
 	if rf.code == "" {
-		w.WriteHeader(rf.status)
-		return
+		return ans
 	}
 	desc := err.Error()
 	if rf.describe != nil {
 		desc = rf.describe(err)
 	}
-	writeJSON(w, rf.status, errorBody{Error: rf.code, Description: desc})
+	b, _ := json.Marshal(errorBody{Error: rf.code, Description: desc}) // strings only: cannot fail
+	ans.header.Set("Content-Type", "application/json")
+	ans.header.Set("Cache-Control", "no-store")
+	ans.body = append(b, '\n')
+	return ans
 }
 
 // errorBody is the proxy listener's error document (RFC 6750 names).

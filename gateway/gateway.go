@@ -211,7 +211,7 @@ func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
 	fi := &forwardInfo{start: time.Now(), route: "invalid_path", outcome: OutcomeAllowed}
 	r.Header[headerRequestID] = []string{g.requestIDs.id(r)}
 	w.Header()[headerRequestID] = r.Header[headerRequestID]
-	defer g.finish(w, r, fi)
+	defer g.finish(ModeProxy, w, r, fi)
 
 	if isOptionsAsterisk(r) {
 		fi.route = "options_asterisk"
@@ -230,16 +230,7 @@ func (g *Gateway) serveProxy(w *echo.Response, r *http.Request) {
 	}
 	fi.path, fi.pathChanged = clean, changed
 
-	if isOwnPath(clean, g.cfg.Logout.Path) {
-		fi.route = "logout"
-		if err := g.serveLogout(w, r); err != nil {
-			refuse(w, fi, err)
-		}
-		return
-	}
-	if ep := g.oauth.endpoint(clean); ep != "" {
-		fi.route = "oauth_" + string(ep)
-		fi.outcome = g.serveOAuth(w, r, ep)
+	if g.serveOwnPath(w, r, clean, fi) {
 		return
 	}
 
@@ -266,14 +257,12 @@ func refuse(w http.ResponseWriter, fi *forwardInfo, err error) {
 	writeProxyError(w, err)
 }
 
-// finish records a proxied request's fate: metrics and the access log line.
-// Neither holds a token, a jti or a raw path; the subject only with
-// log.include_subject.
-func (g *Gateway) finish(w *echo.Response, r *http.Request, fi *forwardInfo) {
+// finish records the fate of a request served under mode (proxied, or
+// answered by the gateway itself): metrics and the access log line.
+func (g *Gateway) finish(mode string, w *echo.Response, r *http.Request, fi *forwardInfo) {
 	if fi.err != nil {
 		fi.outcome = outcome(fi.err)
 	}
-	elapsed := time.Since(fi.start)
 	status, tunnelClosed := w.Status, ""
 	if fi.tunnel != nil {
 		// ReverseProxy wrote the 101 on the hijacked connection, past
@@ -283,35 +272,19 @@ func (g *Gateway) finish(w *echo.Response, r *http.Request, fi *forwardInfo) {
 		fi.tunnel.because(tunnelClientClosed)
 		tunnelClosed = fi.tunnel.closeReason()
 	}
-	g.metrics.requests.WithLabelValues(fi.route, fi.outcome).Inc()
-	if fi.tunnel == nil { // a tunnel's duration is its life, not a latency
-		g.metrics.duration.WithLabelValues(fi.route).Observe(elapsed.Seconds())
-	}
-	if fi.upstreamDone {
-		g.metrics.upstream.WithLabelValues(fi.route).Observe(fi.upstreamTime.Seconds())
-	}
-	if !g.access.Enabled(r.Context(), slog.LevelInfo) {
-		return
-	}
-	attrs := make([]slog.Attr, 0, 10)
-	attrs = append(attrs,
-		slog.String("method", r.Method),
-		slog.String("route", fi.route),
-		slog.Int("status", status),
-		slog.String("outcome", fi.outcome),
-		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-		slog.String("request_id", r.Header.Get(headerRequestID)),
-		slog.String("remote_addr", r.RemoteAddr),
-		slog.Int64("bytes", w.Size),
-	)
-	if fi.upstreamDone {
-		attrs = append(attrs, slog.Float64("upstream_ms", float64(fi.upstreamTime.Microseconds())/1000))
-	}
-	if tunnelClosed != "" {
-		attrs = append(attrs, slog.String("tunnel_closed", tunnelClosed))
-	}
-	if g.includeSubject && fi.d.claims != nil && fi.d.claims.Subject != "" {
-		attrs = append(attrs, slog.String("subject", fi.d.claims.Subject))
-	}
-	g.access.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+	g.record(r.Context(), accessRecord{
+		mode:         mode,
+		method:       r.Method,
+		route:        fi.route,
+		outcome:      fi.outcome,
+		status:       status,
+		bytes:        w.Size,
+		elapsed:      time.Since(fi.start),
+		requestID:    r.Header.Get(headerRequestID),
+		remoteAddr:   r.RemoteAddr,
+		upstream:     fi.upstreamTime,
+		upstreamDone: fi.upstreamDone,
+		claims:       fi.d.claims,
+		tunnelClosed: tunnelClosed,
+	})
 }

@@ -50,13 +50,13 @@ func NewMetrics(reg prometheus.Registerer, info BuildInfo) (*Metrics, error) {
 		registerer: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "requests_total",
-			Help: "Requests on the proxy listener by route prefix and outcome (allowed, no_token, invalid_token, revoked_jti, revoked_subject, revoked_global, refresh_reused, store_unavailable, store_fail_open, upstream_error, client_closed, bad_request).",
-		}, []string{"route", "outcome"}),
+			Help: "Requests judged by route prefix, outcome (allowed, no_token, invalid_token, revoked_jti, revoked_subject, revoked_global, refresh_reused, store_unavailable, store_fail_open, upstream_error, client_closed, bad_request) and mode, the front door that asked (proxy, forward_auth, auth_request, ext_authz_http, ext_authz_grpc).",
+		}, []string{"mode", "route", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: ns, Name: "request_duration_seconds",
-			Help:    "Whole request on the proxy listener, upstream included, by route prefix. Upgraded connections are not observed: see revgate_tunnels_closed_total.",
+			Help:    "Whole request by mode and route prefix: on the proxy listener upstream included, in decision mode the decision alone. Upgraded connections are not observed: see revgate_tunnels_closed_total.",
 			Buckets: latencyBuckets,
-		}, []string{"route"}),
+		}, []string{"mode", "route"}),
 		upstream: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: ns, Name: "upstream_duration_seconds",
 			Help:    "Time from forwarding a request to the upstream's response headers (or failure), by route prefix.",

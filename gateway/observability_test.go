@@ -87,17 +87,17 @@ func TestMetricsCountEveryOutcomeExactly(t *testing.T) {
 
 	series, text := h.scrape()
 	want := map[string]float64{
-		`revgate_requests_total{outcome="allowed",route="default"}`:           3,
-		`revgate_requests_total{outcome="allowed",route="/public/"}`:          2,
-		`revgate_requests_total{outcome="no_token",route="default"}`:          2,
-		`revgate_requests_total{outcome="invalid_token",route="default"}`:     1,
-		`revgate_requests_total{outcome="revoked_jti",route="default"}`:       1,
-		`revgate_requests_total{outcome="revoked_subject",route="default"}`:   1,
-		`revgate_requests_total{outcome="revoked_global",route="default"}`:    1,
-		`revgate_requests_total{outcome="store_unavailable",route="default"}`: 2,
-		`revgate_revocations_total{kind="token",source="admin"}`:              1,
-		`revgate_revocations_total{kind="subject",source="admin"}`:            1,
-		`revgate_revocations_total{kind="global",source="admin"}`:             1,
+		`revgate_requests_total{mode="proxy",outcome="allowed",route="default"}`:           3,
+		`revgate_requests_total{mode="proxy",outcome="allowed",route="/public/"}`:          2,
+		`revgate_requests_total{mode="proxy",outcome="no_token",route="default"}`:          2,
+		`revgate_requests_total{mode="proxy",outcome="invalid_token",route="default"}`:     1,
+		`revgate_requests_total{mode="proxy",outcome="revoked_jti",route="default"}`:       1,
+		`revgate_requests_total{mode="proxy",outcome="revoked_subject",route="default"}`:   1,
+		`revgate_requests_total{mode="proxy",outcome="revoked_global",route="default"}`:    1,
+		`revgate_requests_total{mode="proxy",outcome="store_unavailable",route="default"}`: 2,
+		`revgate_revocations_total{kind="token",source="admin"}`:                           1,
+		`revgate_revocations_total{kind="subject",source="admin"}`:                         1,
+		`revgate_revocations_total{kind="global",source="admin"}`:                          1,
 	}
 	for k, v := range want {
 		if series[k] != v {
@@ -192,7 +192,7 @@ func TestAccessLogHasOneLinePerRequestAndTheSubjectOnlyWhenAsked(t *testing.T) {
 			t.Fatalf("include_subject=%v: %d access lines, want 2", include, len(lines))
 		}
 		first, second := lines[0], lines[1]
-		if first["method"] != "GET" || first["route"] != "default" || first["status"] != 200.0 || first["outcome"] != "allowed" ||
+		if first["mode"] != "proxy" || first["method"] != "GET" || first["route"] != "default" || first["status"] != 200.0 || first["outcome"] != "allowed" ||
 			first["request_id"] != "req-123" || first["duration_ms"] == nil || first["upstream_ms"] == nil {
 			t.Errorf("first access line = %v", first)
 		}

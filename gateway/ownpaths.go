@@ -1,6 +1,9 @@
 package gateway
 
-import "strings"
+import (
+	"net/http"
+	"strings"
+)
 
 // isOwnPath reports whether an upstream could read the cleaned path clean
 // as own, a path the gateway serves itself and never forwards (logout). It
@@ -20,4 +23,31 @@ func isOwnPath(clean, own string) bool {
 		clean = stripParams(clean)
 	}
 	return strings.TrimSuffix(clean, "/") == strings.TrimSuffix(own, "/")
+}
+
+// serveOwnPath answers a path the gateway serves itself (logout, the OAuth
+// endpoints) on every
+// listener clients reach: the proxy's, and the decision listener, to which
+// an ingress routes them like to any backend. It reports whether the
+// cleaned path clean was one; fi gets the route and, on refusal, the
+// outcome.
+func (g *Gateway) serveOwnPath(w http.ResponseWriter, r *http.Request, clean string, fi *forwardInfo) bool {
+	if ep := g.oauth.endpoint(clean); ep != "" {
+		fi.route = "oauth_" + string(ep)
+		fi.outcome = g.serveOAuth(w, r, ep)
+		return true
+	}
+	if !isOwnPath(clean, g.cfg.Logout.Path) {
+		return false
+	}
+	fi.route = "logout"
+	if err := g.serveLogout(w, r); err != nil {
+		refuse(w, fi, err)
+	}
+	return true
+}
+
+// isOwn reports whether the cleaned path clean is one serveOwnPath answers.
+func (g *Gateway) isOwn(clean string) bool {
+	return isOwnPath(clean, g.cfg.Logout.Path) || g.oauth.endpoint(clean) != ""
 }

@@ -61,7 +61,7 @@ func TestEveryRefusalIsAnsweredAndCountedFromOneRow(t *testing.T) {
 				t.Fatalf("status = %d, want %d", resp.StatusCode, tt.status)
 			}
 			after, _ := h.scrape()
-			series := `revgate_requests_total{outcome="` + tt.outcome + `",route="` + tt.route + `"}`
+			series := `revgate_requests_total{mode="proxy",outcome="` + tt.outcome + `",route="` + tt.route + `"}`
 			if got := after[series] - before[series]; got != 1 {
 				t.Errorf("%s went up by %v, want 1", series, got)
 			}

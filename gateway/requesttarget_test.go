@@ -74,7 +74,7 @@ func TestRequestTargetsReachTheUpstreamOnlyAsTheJudgedPath(t *testing.T) {
 		})
 	}
 	series, _ := h.scrape()
-	if n := series[`revgate_requests_total{outcome="bad_request",route="invalid_path"}`]; n != 7 {
+	if n := series[`revgate_requests_total{mode="proxy",outcome="bad_request",route="invalid_path"}`]; n != 7 {
 		t.Errorf("bad_request on invalid_path counted %v times, want the 7 targets the gateway refused (Go refuses foo/bar itself)", n)
 	}
 }

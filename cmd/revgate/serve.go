@@ -24,18 +24,26 @@ func newServeCommand() *cobra.Command {
 	var configPath string
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the gateway (proxy listener and admin listener)",
+		Short: "Run the gateway (proxy, decision and admin listeners)",
 		Long: `Run the gateway: the proxy listener (listen) verifies tokens, checks
 revocation and forwards to upstream.url; the admin listener (admin.listen)
 serves the admin API, /healthz, /readyz and /metrics.
+
+Decision mode: with decision.listen set, an ingress or mesh that forwards
+requests itself asks revgate "allow or deny?" on /forward-auth (Traefik,
+Caddy), /auth-request (NGINX, ingress-nginx) or /ext-authz/... (Envoy's HTTP
+ext_authz), with the same checks as the proxy. upstream.url is then
+optional: without it no proxy listener starts and listen is unused. The
+decision listener must not be reachable by clients through the ingress.
 
 The configuration is read from --config, or revgate.yaml in the working
 directory if present; every key can be overridden by REVGATE_<KEY>, e.g.
 REVGATE_REVOCATION_REDIS_URL. Check a configuration with "revgate config check";
 "revgate config example" prints a commented one to start from.
 
-Once both listeners are up it logs "revgate listening" with the addresses
-they bound, at every log.level: with port 0 (listen: 127.0.0.1:0) that is
+Once the listeners are up it logs "revgate listening" with the addresses
+they bound (proxy, admin, and decision when set; proxy=off without an
+upstream), at every log.level: with port 0 (listen: 127.0.0.1:0) that is
 where to learn the port picked.
 
 On SIGTERM or SIGINT the gateway fails /readyz at once, keeps serving for
@@ -84,8 +92,8 @@ func loadConfig(path string) (*config.Config, error) {
 	return cfg, nil
 }
 
-// listening is told the bound addresses once both listeners are up (the demo
-// prints them; tests read them).
+// listening is told the bound addresses once the listeners are up (the demo
+// prints them; tests read them); proxyAddr is "" when no proxy listener runs.
 type listening func(proxyAddr, adminAddr string)
 
 // serve runs the gateway until ctx is cancelled, then shuts down gracefully.
@@ -134,36 +142,48 @@ func serveWithStore(ctx context.Context, cfg *config.Config, logger *slog.Logger
 		return err
 	}
 
-	proxyLn, err := net.Listen("tcp", cfg.Listen)
+	servers, err := listen(cfg, gw, logger)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return err
 	}
-	adminLn, err := net.Listen("tcp", cfg.Admin.Listen)
-	if err != nil {
-		proxyLn.Close()
-		return fmt.Errorf("admin.listen: %w", err)
+	errc := make(chan error, len(servers))
+	for _, s := range servers {
+		go func() { errc <- s.srv.Serve(s.ln) }()
 	}
-	proxySrv := newServer(cfg.Server, gw.ProxyHandler(), logger)
-	adminSrv := newServer(cfg.Server, gw.AdminHandler(), logger)
-
-	errc := make(chan error, 2)
-	go func() { errc <- proxySrv.Serve(proxyLn) }()
-	go func() { errc <- adminSrv.Serve(adminLn) }()
-	// Whatever log.level says: with port 0 in listen or admin.listen this
-	// line is the only place to learn the bound addresses.
-	logAlways(ctx, logger, "revgate listening", "proxy", proxyLn.Addr().String(), "admin", adminLn.Addr().String(),
-		"upstream", config.RedactURL(cfg.Upstream.URL), "store", cfg.Revocation.Store, "version", version)
+	// Whatever log.level says: with port 0 in a listen key this line is
+	// the only place to learn the bound addresses.
+	addrs := map[string]string{"proxy": "off"}
+	attrs := []any{}
+	for _, s := range servers {
+		addrs[s.name] = s.ln.Addr().String()
+	}
+	attrs = append(attrs, "proxy", addrs["proxy"], "admin", addrs["admin"])
+	if a, ok := addrs["decision"]; ok {
+		attrs = append(attrs, "decision", a)
+	}
+	attrs = append(attrs, "upstream", config.RedactURL(cfg.Upstream.URL), "store", cfg.Revocation.Store, "version", version)
+	logAlways(ctx, logger, "revgate listening", attrs...)
 	if onListen != nil {
-		onListen(proxyLn.Addr().String(), adminLn.Addr().String())
+		proxyAddr := addrs["proxy"]
+		if proxyAddr == "off" {
+			proxyAddr = ""
+		}
+		onListen(proxyAddr, addrs["admin"])
 	}
 
+	shutdown := func(ctx context.Context) error {
+		errs := make([]error, 0, len(servers))
+		for _, s := range servers {
+			errs = append(errs, s.srv.Shutdown(ctx))
+		}
+		return errors.Join(errs...)
+	}
 	select {
 	case err := <-errc:
-		// A listener failed on its own: stop the other and report.
+		// A listener failed on its own: stop the others and report.
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
 		defer cancel()
-		_ = proxySrv.Shutdown(shutdownCtx)
-		_ = adminSrv.Shutdown(shutdownCtx)
+		_ = shutdown(shutdownCtx)
 		return fmt.Errorf("listener failed: %w", err)
 	case <-ctx.Done():
 	}
@@ -175,13 +195,48 @@ func serveWithStore(ctx context.Context, cfg *config.Config, logger *slog.Logger
 	time.Sleep(cfg.Server.DrainDelay)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
 	defer cancel()
-	perr := proxySrv.Shutdown(shutdownCtx)
-	aerr := adminSrv.Shutdown(shutdownCtx)
-	if err := errors.Join(perr, aerr); err != nil {
+	if err := shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown did not finish within server.shutdown_timeout: %w", err)
 	}
 	logger.Info("shutdown complete")
 	return nil
+}
+
+// namedServer is one listener and the server on it.
+type namedServer struct {
+	name string // in the "revgate listening" line
+	ln   net.Listener
+	srv  *http.Server
+}
+
+// listen binds every configured listener: the proxy (when upstream.url is
+// set), the admin API, and the HTTP decision endpoints (decision.listen).
+// On failure it closes what it bound and names the key.
+func listen(cfg *config.Config, gw *gateway.Gateway, logger *slog.Logger) ([]namedServer, error) {
+	type want struct {
+		name, key, addr string
+		h               http.Handler
+	}
+	var ws []want
+	if cfg.ProxyEnabled() {
+		ws = append(ws, want{"proxy", "listen", cfg.Listen, gw.ProxyHandler()})
+	}
+	ws = append(ws, want{"admin", "admin.listen", cfg.Admin.Listen, gw.AdminHandler()})
+	if cfg.Decision.Listen != "" {
+		ws = append(ws, want{"decision", "decision.listen", cfg.Decision.Listen, gw.DecisionHandler()})
+	}
+	var servers []namedServer
+	for _, w := range ws {
+		ln, err := net.Listen("tcp", w.addr)
+		if err != nil {
+			for _, s := range servers {
+				s.ln.Close()
+			}
+			return nil, fmt.Errorf("%s: %w", w.key, err)
+		}
+		servers = append(servers, namedServer{w.name, ln, newServer(cfg.Server, w.h, logger)})
+	}
+	return servers, nil
 }
 
 // newServer builds an http.Server with the configured timeouts, so slow
