@@ -129,7 +129,7 @@ func TestRevocationByARevokeAnyClient(t *testing.T) {
 	if got := series[`revgate_revocations_total{kind="token",source="oauth"}`]; got != 2 {
 		t.Errorf("revgate_revocations_total oauth = %v, want 2", got)
 	}
-	if got := series[`revgate_requests_total{outcome="allowed",route="oauth_revocation"}`]; got != 2 {
+	if got := series[`revgate_requests_total{mode="proxy",outcome="allowed",route="oauth_revocation"}`]; got != 2 {
 		t.Errorf("requests_total of the revocation route = %v, want 2", got)
 	}
 }
