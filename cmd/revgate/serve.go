@@ -27,7 +27,10 @@ func newServeCommand() *cobra.Command {
 		Short: "Run the gateway (proxy listener and admin listener)",
 		Long: `Run the gateway: the proxy listener (listen) verifies tokens, checks
 revocation and forwards to upstream.url; the admin listener (admin.listen)
-serves the admin API, /healthz, /readyz and /metrics.
+serves the admin API, /healthz, /readyz and /metrics. With
+decision.grpc_listen set, a gRPC listener (plaintext HTTP/2; TLS is the
+mesh's) answers Envoy's ext_authz Check and the grpc.health.v1 service,
+and "revgate listening" names its address as grpc.
 
 The configuration is read from --config, or revgate.yaml in the working
 directory if present; every key can be overridden by REVGATE_<KEY>, e.g.
@@ -142,16 +145,24 @@ func serveWithStore(ctx context.Context, cfg *config.Config, logger *slog.Logger
 		proxyLn.Close()
 		return fmt.Errorf("admin.listen: %w", err)
 	}
+	grpcL, err := listenGRPC(cfg, gw)
+	if err != nil {
+		proxyLn.Close()
+		adminLn.Close()
+		return err
+	}
 	proxySrv := newServer(cfg.Server, gw.ProxyHandler(), logger)
 	adminSrv := newServer(cfg.Server, gw.AdminHandler(), logger)
 
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- proxySrv.Serve(proxyLn) }()
 	go func() { errc <- adminSrv.Serve(adminLn) }()
+	grpcL.serve(errc)
 	// Whatever log.level says: with port 0 in listen or admin.listen this
 	// line is the only place to learn the bound addresses.
-	logAlways(ctx, logger, "revgate listening", "proxy", proxyLn.Addr().String(), "admin", adminLn.Addr().String(),
-		"upstream", config.RedactURL(cfg.Upstream.URL), "store", cfg.Revocation.Store, "version", version)
+	attrs := append([]any{"proxy", proxyLn.Addr().String(), "admin", adminLn.Addr().String()}, grpcL.logAttrs()...)
+	attrs = append(attrs, "upstream", config.RedactURL(cfg.Upstream.URL), "store", cfg.Revocation.Store, "version", version)
+	logAlways(ctx, logger, "revgate listening", attrs...)
 	if onListen != nil {
 		onListen(proxyLn.Addr().String(), adminLn.Addr().String())
 	}
@@ -163,6 +174,7 @@ func serveWithStore(ctx context.Context, cfg *config.Config, logger *slog.Logger
 		defer cancel()
 		_ = proxySrv.Shutdown(shutdownCtx)
 		_ = adminSrv.Shutdown(shutdownCtx)
+		_ = grpcL.shutdown(shutdownCtx)
 		return fmt.Errorf("listener failed: %w", err)
 	case <-ctx.Done():
 	}
@@ -176,7 +188,8 @@ func serveWithStore(ctx context.Context, cfg *config.Config, logger *slog.Logger
 	defer cancel()
 	perr := proxySrv.Shutdown(shutdownCtx)
 	aerr := adminSrv.Shutdown(shutdownCtx)
-	if err := errors.Join(perr, aerr); err != nil {
+	gerr := grpcL.shutdown(shutdownCtx)
+	if err := errors.Join(perr, aerr, gerr); err != nil {
 		return fmt.Errorf("shutdown did not finish within server.shutdown_timeout: %w", err)
 	}
 	logger.Info("shutdown complete")
