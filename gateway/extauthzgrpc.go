@@ -14,7 +14,6 @@ import (
 	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/peer"
-	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 // headerEnvoyPartialBody is set by Envoy on a check request when
@@ -113,8 +112,9 @@ func sourceAddr(ctx context.Context, attrs *authv3.AttributeContext) string {
 // checkResponse renders a decision for Envoy.
 //
 // Allowed: OK with every forward header in ok_response.headers,
-// overwriting (append_action OVERWRITE_IF_EXISTS_OR_ADD, and append=false
-// for Envoy before 1.22, which knows only that), empty values included:
+// overwriting (append_action OVERWRITE_IF_EXISTS_OR_ADD; the deprecated
+// append is left unset, which Envoy reads as false in this message, so
+// versions that predate append_action overwrite too), empty values included:
 // Envoy sets them with setCopy, which replaces every client-sent copy of
 // the name, empty or not. headers_to_remove lists the client's other
 // spellings of them (X_Revgate_Subject). It never lists a forward header
@@ -158,7 +158,6 @@ func headerOptions(h http.Header) []*corev3.HeaderValueOption {
 		for _, v := range h[name] {
 			opts = append(opts, &corev3.HeaderValueOption{
 				Header:       &corev3.HeaderValue{Key: strings.ToLower(name), Value: v},
-				Append:       wrapperspb.Bool(false),
 				AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
 			})
 		}

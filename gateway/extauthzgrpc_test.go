@@ -20,7 +20,6 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
-	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/revgate/revgate/config"
 	"github.com/revgate/revgate/internal/testkit"
@@ -108,7 +107,6 @@ func (g *grpcHarness) check(req *authv3.CheckRequest) *authv3.CheckResponse {
 func overwrite(name, value string) *corev3.HeaderValueOption {
 	return &corev3.HeaderValueOption{
 		Header:       &corev3.HeaderValue{Key: name, Value: value},
-		Append:       wrapperspb.Bool(false),
 		AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
 	}
 }
@@ -156,7 +154,7 @@ func wantDenied(t *testing.T, resp *authv3.CheckResponse, code codes.Code, httpS
 	}
 	hs := map[string]string{}
 	for _, o := range d.GetHeaders() {
-		if o.GetAppendAction() != corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD || o.GetAppend().GetValue() {
+		if o.GetAppendAction() != corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD {
 			t.Errorf("denied header %s appends", o.GetHeader().GetKey())
 		}
 		hs[o.GetHeader().GetKey()] = o.GetHeader().GetValue()
@@ -174,11 +172,12 @@ func wantDenied(t *testing.T, resp *authv3.CheckResponse, code codes.Code, httpS
 }
 
 // upstreamSees applies an OK answer to the client's headers as Envoy's
-// ext_authz filter does (Filter::onComplete): each header with append
-// false or OVERWRITE_IF_EXISTS_OR_ADD is setCopy'd, replacing every
-// value of the name (empty values are kept: keep_empty_value does not
-// apply there), and then headers_to_remove are removed. Names compare
-// without case.
+// ext_authz filter does (Filter::onComplete): each header with
+// OVERWRITE_IF_EXISTS_OR_ADD is setCopy'd, replacing every value of the
+// name (empty values are kept: keep_empty_value does not apply there),
+// others are added, and then headers_to_remove are removed. Names compare
+// without case. (wantOK's exact comparison has already checked that the
+// deprecated append is unset.)
 func upstreamSees(client map[string][]string, ok *authv3.OkHttpResponse) map[string][]string {
 	out := map[string][]string{}
 	for k, v := range client {
@@ -186,11 +185,7 @@ func upstreamSees(client map[string][]string, ok *authv3.OkHttpResponse) map[str
 	}
 	for _, o := range ok.GetHeaders() {
 		k := strings.ToLower(o.GetHeader().GetKey())
-		overwrites := o.GetAppendAction() == corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD
-		if o.GetAppend() != nil {
-			overwrites = !o.GetAppend().GetValue()
-		}
-		if overwrites {
+		if o.GetAppendAction() == corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD {
 			out[k] = []string{o.GetHeader().GetValue()}
 		} else {
 			out[k] = append(out[k], o.GetHeader().GetValue())
