@@ -179,13 +179,14 @@ func actor(c echo.Context) string {
 	return a
 }
 
-// readyz is 200 when verification keys are loaded, the store answers and the
-// gateway is not draining; otherwise 503. The body names each check.
-func (g *Gateway) readyz(c echo.Context) error {
-	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+// readiness is the one readiness judgement, for /readyz and the gRPC
+// health service: verification keys loaded, the store answering, not
+// draining. checks names each, for /readyz's body.
+func (g *Gateway) readiness(ctx context.Context) (checks map[string]string, ready bool) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	checks := map[string]string{"keys": "ok", "store": "ok"}
-	ready := true
+	checks = map[string]string{"keys": "ok", "store": "ok"}
+	ready = true
 	if !g.verifier.Ready() {
 		checks["keys"], ready = "no verification key loaded", false
 	}
@@ -195,6 +196,15 @@ func (g *Gateway) readyz(c echo.Context) error {
 	if g.draining.Load() {
 		checks["shutdown"], ready = "draining", false
 	}
+	return checks, ready
+}
+
+// readyz is 200 when verification keys are loaded, the store answers and the
+// gateway is not draining; otherwise 503. The body names each check.
+func (g *Gateway) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	checks, ready := g.readiness(ctx)
 	body := map[string]any{"status": "ready", "checks": checks}
 	if g.eviction != nil {
 		policy, err := g.eviction(ctx)

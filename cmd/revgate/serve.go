@@ -158,8 +158,10 @@ func serveWithStore(ctx context.Context, cfg *config.Config, logger *slog.Logger
 		addrs[s.name] = s.ln.Addr().String()
 	}
 	attrs = append(attrs, "proxy", addrs["proxy"], "admin", addrs["admin"])
-	if a, ok := addrs["decision"]; ok {
-		attrs = append(attrs, "decision", a)
+	for _, name := range []string{"decision", "grpc"} {
+		if a, ok := addrs[name]; ok {
+			attrs = append(attrs, name, a)
+		}
 	}
 	attrs = append(attrs, "upstream", config.RedactURL(cfg.Upstream.URL), "store", cfg.Revocation.Store, "version", version)
 	logAlways(ctx, logger, "revgate listening", attrs...)
@@ -206,24 +208,36 @@ func serveWithStore(ctx context.Context, cfg *config.Config, logger *slog.Logger
 type namedServer struct {
 	name string // in the "revgate listening" line
 	ln   net.Listener
-	srv  *http.Server
+	srv  server
+}
+
+// server is what serve needs of a listener's server: *http.Server, and
+// the gateway's ext_authz *gateway.GRPCServer.
+type server interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
 }
 
 // listen binds every configured listener: the proxy (when upstream.url is
-// set), the admin API, and the HTTP decision endpoints (decision.listen).
+// set), the admin API, the HTTP decision endpoints (decision.listen) and
+// Envoy ext_authz over gRPC (decision.grpc_listen, plaintext h2c: TLS is
+// the mesh's).
 // On failure it closes what it bound and names the key.
 func listen(cfg *config.Config, gw *gateway.Gateway, logger *slog.Logger) ([]namedServer, error) {
 	type want struct {
 		name, key, addr string
-		h               http.Handler
+		srv             server
 	}
 	var ws []want
 	if cfg.ProxyEnabled() {
-		ws = append(ws, want{"proxy", "listen", cfg.Listen, gw.ProxyHandler()})
+		ws = append(ws, want{"proxy", "listen", cfg.Listen, newServer(cfg.Server, gw.ProxyHandler(), logger)})
 	}
-	ws = append(ws, want{"admin", "admin.listen", cfg.Admin.Listen, gw.AdminHandler()})
+	ws = append(ws, want{"admin", "admin.listen", cfg.Admin.Listen, newServer(cfg.Server, gw.AdminHandler(), logger)})
 	if cfg.Decision.Listen != "" {
-		ws = append(ws, want{"decision", "decision.listen", cfg.Decision.Listen, gw.DecisionHandler()})
+		ws = append(ws, want{"decision", "decision.listen", cfg.Decision.Listen, newServer(cfg.Server, gw.DecisionHandler(), logger)})
+	}
+	if cfg.Decision.GRPCListen != "" {
+		ws = append(ws, want{"grpc", "decision.grpc_listen", cfg.Decision.GRPCListen, gw.GRPCServer()})
 	}
 	var servers []namedServer
 	for _, w := range ws {
@@ -234,7 +248,7 @@ func listen(cfg *config.Config, gw *gateway.Gateway, logger *slog.Logger) ([]nam
 			}
 			return nil, fmt.Errorf("%s: %w", w.key, err)
 		}
-		servers = append(servers, namedServer{w.name, ln, newServer(cfg.Server, w.h, logger)})
+		servers = append(servers, namedServer{w.name, ln, w.srv})
 	}
 	return servers, nil
 }
