@@ -47,6 +47,21 @@
 #                   /dev/null; the other instances run at warn)
 #   rs256-jti-mid rs256-jti-big
 #                   revgate RS256 on Redis B and C
+#   nginx           NGINX -> upstream, no auth (the baseline of decision mode)
+#   nginx-authreq   NGINX + auth_request -> revgate's decision listener
+#                   (RS256, Redis A, one token repeated) -> upstream
+#   decision        revgate's /auth-request called directly (what NGINX's
+#                   subrequest costs revgate), against the rs256 row: the
+#                   same check without forwarding
+#   grpc-check      the Envoy ext_authz gRPC Check alone: pending (no gRPC
+#                   load driver yet); skipped with a reason
+#
+# The decision rows need a revgate whose serve starts decision.listen; the
+# run probes the listener and, when it is not there, records the rows as
+# not run, with the reason, instead of failing. NGINX ($NGINX, default
+# /usr/sbin/nginx; nginx-light has auth_request) runs with a generated
+# config on free loopback ports, daemon off, pid and error log in the
+# results directory; without it the nginx rows are skipped the same way.
 #
 # then an open-loop latency phase (bench/loadgen) at half the bare proxy's
 # median peak: bare proxy, revgate auth: none, revgate RS256 and revgate
@@ -64,7 +79,8 @@
 # uncached verification while --distinct exceeds jwt.verify_cache_size
 # (default 10 000); the report says when it does not.
 #
-# Needs: go, wrk, redis-server, redis-cli, curl, jq, ss. The machine is shared
+# Needs: go, wrk, redis-server, redis-cli, curl, jq, ss. The decision rows
+# also need nginx. The machine is shared
 # and noisy: read ratios from one run, not absolute numbers across runs.
 set -euo pipefail
 
@@ -82,6 +98,7 @@ KEEP=0
 REVGATE_ENV=()
 VARIANT_ENV=()
 ONLY_ROWS=""
+NGINX=${NGINX:-/usr/sbin/nginx}
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
@@ -143,6 +160,13 @@ log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 # record appends one JSON object (built by jq from name=value arguments) to
 # results.jsonl.
 param() { jq -cn --arg n "$1" --arg v "$2" '{kind:"param",name:$n,value:$v}' >>"$RESULTS"; }
+# skip_row id label reason: a row that could not run here, with the reason
+# (only when the row was asked for).
+skip_row() {
+	[[ -z $ONLY_ROWS || ,$ONLY_ROWS, == *,$1,* ]] || return 0
+	log "row $1 not run: $3"
+	jq -cn --arg id "$1" --arg l "$2" --arg r "$3" '{kind:"skip",id:$id,label:$l,reason:$r}' >>"$RESULTS"
+}
 
 # free_port sets PORT to a free 127.0.0.1 port, never 6379, never one this
 # run already handed out, and below the kernel's ephemeral range, where the
@@ -317,14 +341,191 @@ start_revgate rs256-c RS256 C required
 [[ ${#VARIANT_ENV[@]} -gt 0 ]] && start_revgate rs256-variant RS256 A required warn "${VARIANT_ENV[@]}"
 param verify_cache_size "$("$BIN/revgate" config check --config "$WORK/rs256.yaml" 2>/dev/null | sed -n 's/^ *verify_cache_size: *//p')"
 
+# ---------------------------------------------------------------- decision mode
+# One revgate in decision mode only (no upstream): RS256 on Redis A, like
+# the rs256 row. listen is set to a loopback port anyway, so a serve that
+# ignored decision.listen would not bind :8080 on every interface.
+DECISION_SKIP="" GRPC_SKIP="" DECISION="" DECISION_PID="" DECISION_GRPC=""
+ORIG_HEADERS=$'X-Original-Method: GET\nX-Original-URI: '"/api/orders/42"
+start_decision() {
+	local cfg="$WORK/decision.yaml" logfile="$LOGS/revgate-decision.log" grpccfg=""
+	free_port; local listen=$PORT
+	free_port; local dec=$PORT
+	free_port; local grpc=$PORT
+	free_port; local admin=$PORT
+	write_cfg() {
+		cat >"$cfg" <<-EOF
+			listen: "127.0.0.1:$listen"
+			decision:
+			  listen: "127.0.0.1:$dec"
+			  $grpccfg
+			jwt:
+			  jwks_file: "$KEYS/rs256.jwks.json"
+			  algorithms: ["RS256"]
+			  issuer: "$(jq -r .issuer "$KEYS/meta.json")"
+			  audience: "$(jq -r .audience "$KEYS/meta.json")"
+			revocation:
+			  store: redis
+			  redis:
+			    url: "redis://127.0.0.1:${REDIS_PORT[A]}/0"
+			  max_token_lifetime: 24h
+			admin:
+			  listen: "127.0.0.1:$admin"
+			  tokens:
+			    - name: bench
+			      token: "bench-admin-token-0123456789"
+			log:
+			  level: warn
+		EOF
+	}
+	grpccfg="grpc_listen: \"127.0.0.1:$grpc\""
+	write_cfg
+	if ! "$BIN/revgate" config check --config "$cfg" >"$LOGS/config-check-decision.log" 2>&1; then
+		GRPC_SKIP="this revgate's config check refuses decision.grpc_listen (no gRPC ext_authz support)"
+		grpccfg=""
+		write_cfg
+		if ! "$BIN/revgate" config check --config "$cfg" >"$LOGS/config-check-decision.log" 2>&1; then
+			DECISION_SKIP="this revgate's config check refuses decision.listen without upstream.url (see logs/config-check-decision.log)"
+			return
+		fi
+	fi
+	env "${REVGATE_ENV[@]}" "$BIN/revgate" serve --config "$cfg" >"$logfile" 2>&1 &
+	PIDS+=($!)
+	DECISION_PID=$!
+	local i code=000
+	for i in $(seq 150); do
+		kill -0 "$DECISION_PID" 2>/dev/null || break
+		code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$ONE")" \
+			-H "X-Original-Method: GET" -H "X-Original-URI: /api/orders/42" "http://127.0.0.1:$dec/auth-request" || true)
+		[[ $code == 000 ]] || break
+		sleep 0.1
+	done
+	if [[ $code != 200 ]]; then
+		if ! kill -0 "$DECISION_PID" 2>/dev/null; then
+			DECISION_SKIP="revgate serve exited with decision.listen and no upstream.url (its log: logs/revgate-decision.log)"
+		elif [[ $code == 000 ]]; then
+			DECISION_SKIP="revgate serve does not listen on decision.listen on this commit (nothing on 127.0.0.1:$dec after 15s)"
+		else
+			DECISION_SKIP="revgate's /auth-request answered $code to a valid token, not 200"
+		fi
+		kill "$DECISION_PID" 2>/dev/null || true
+		DECISION_PID=""
+		GRPC_SKIP=${GRPC_SKIP:-"no decision listener to go with it"}
+		return
+	fi
+	DECISION="127.0.0.1:$dec"
+	GW_ADMIN[decision]="127.0.0.1:$admin"
+	if [[ -z $GRPC_SKIP ]]; then
+		if [[ -n $(ss -Htln "sport = :$grpc") ]]; then
+			DECISION_GRPC="127.0.0.1:$grpc"
+			GRPC_SKIP="pending: no gRPC load driver yet (ghz is not packaged; a bounded Go driver under bench/ is to come); the listener answers on $DECISION_GRPC"
+		else
+			GRPC_SKIP="revgate serve does not start decision.grpc_listen on this commit (config check accepts the key, nothing listens)"
+		fi
+	fi
+}
+ONE="$KEYS/token-rs256.txt"
+log "starting revgate in decision mode"
+start_decision
+
+# NGINX: one process, two servers on free loopback ports: nginx -> upstream,
+# and nginx + auth_request -> revgate decision -> upstream (as
+# examples/decision/nginx.conf.tmpl on the decision branch). Keep-alive to
+# both the upstream and revgate, as a production config would.
+NGINX_SKIP="" NGINX_PID="" NGINX_ADDR="" NGINX_AUTH_ADDR=""
+start_nginx() {
+	local dir="$OUT/nginx" conf authserver=""
+	if [[ ! -x $NGINX ]]; then
+		NGINX_SKIP="$NGINX not found (apt-get install nginx-light, or set NGINX)"
+		return
+	fi
+	mkdir -p "$dir/tmp"
+	free_port; NGINX_ADDR="127.0.0.1:$PORT"
+	free_port; NGINX_AUTH_ADDR="127.0.0.1:$PORT"
+	if [[ -n $DECISION ]]; then
+		authserver=$(cat <<-EOF
+			upstream revgate_decision {
+			    server $DECISION;
+			    keepalive 64;
+			}
+			server {
+			    listen $NGINX_AUTH_ADDR;
+			    auth_request /_revgate;
+			    auth_request_set \$revgate_subject \$upstream_http_x_revgate_subject;
+			    location = /_revgate {
+			        internal;
+			        proxy_pass http://revgate_decision/auth-request;
+			        proxy_http_version 1.1;
+			        proxy_set_header Connection "";
+			        proxy_set_header X-Original-Method \$request_method;
+			        proxy_set_header X-Original-URI \$request_uri;
+			        proxy_pass_request_body off;
+			        proxy_set_header Content-Length "";
+			    }
+			    location / {
+			        proxy_pass http://app;
+			        proxy_http_version 1.1;
+			        proxy_set_header Connection "";
+			        proxy_set_header X-Revgate-Subject \$revgate_subject;
+			    }
+			}
+		EOF
+		)
+	fi
+	conf="$dir/nginx.conf"
+	cat >"$conf" <<-EOF
+		daemon off;
+		worker_processes auto;
+		pid $dir/nginx.pid;
+		error_log $LOGS/nginx-error.log warn;
+		events { worker_connections 1024; }
+		http {
+		    access_log off;
+		    client_body_temp_path $dir/tmp/body;
+		    proxy_temp_path $dir/tmp/proxy;
+		    fastcgi_temp_path $dir/tmp/fastcgi;
+		    uwsgi_temp_path $dir/tmp/uwsgi;
+		    scgi_temp_path $dir/tmp/scgi;
+		    upstream app {
+		        server $UPSTREAM;
+		        keepalive 64;
+		    }
+		    server {
+		        listen $NGINX_ADDR;
+		        location / {
+		            proxy_pass http://app;
+		            proxy_http_version 1.1;
+		            proxy_set_header Connection "";
+		        }
+		    }
+		$authserver
+		}
+	EOF
+	if ! "$NGINX" -t -p "$dir" -c "$conf" >"$LOGS/nginx-t.log" 2>&1; then
+		NGINX_SKIP="nginx -t refused the generated config (logs/nginx-t.log)"
+		return
+	fi
+	"$NGINX" -p "$dir" -c "$conf" >"$LOGS/nginx.log" 2>&1 &
+	PIDS+=($!)
+	NGINX_PID=$!
+	wait_for curl -sf "http://$NGINX_ADDR/" || { NGINX_SKIP="nginx did not answer (logs/nginx-error.log)"; NGINX_PID=""; }
+}
+log "starting nginx"
+start_nginx
+# CPU of a row through NGINX counts its workers too.
+NGINX_PIDS=""
+[[ -n $NGINX_PID ]] && NGINX_PIDS="$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')"
+[[ -n $NGINX_PID ]] && param nginx "$("$NGINX" -v 2>&1 | sed 's/^nginx version: //')"
+
 # ---------------------------------------------------------------- rows
 PATH_="/api/orders/42"
 ROWS=()
-declare -A LABEL URL TOKENS OFFSET ROW_PID ROW_REDIS_PID
-row() { # id label addr tokenfile pid [redis name]
+declare -A LABEL URL TOKENS OFFSET ROW_PID ROW_REDIS_PID HEADERS
+row() { # id label addr tokenfile pid(s) [redis name]
 	ROWS+=("$1")
 	LABEL[$1]=$2
 	URL[$1]="http://$3$PATH_"
+	HEADERS[$1]=""
 	TOKENS[$1]=$4
 	OFFSET[$1]=0
 	ROW_PID[$1]=$5
@@ -332,7 +533,6 @@ row() { # id label addr tokenfile pid [redis name]
 	jq -cn --arg id "$1" --arg l "$2" '{kind:"row",id:$id,label:$l}' >>"$RESULTS"
 }
 fmt_n() { sed ':a;s/\B[0-9]\{3\}\>/ &/;ta' <<<"$1"; }
-ONE="$KEYS/token-rs256.txt"
 gw_row() { # id label instance tokenfile
 	row "$1" "$2" "${GW_ADDR[$3]}" "$4" "${GW_PID[$3]}" "${GW_REDIS[$3]}"
 }
@@ -350,6 +550,26 @@ gw_row rs256-access "revgate RS256, access log on" rs256-access "$ONE"
 gw_row rs256-jti-mid "revgate RS256 (redis B: $(fmt_n "$JTIS_MID") jtis)" rs256-b "$ONE"
 gw_row rs256-jti-big "revgate RS256 (redis C: $(fmt_n "$JTIS_BIG") jtis)" rs256-c "$ONE"
 
+if [[ -n $NGINX_SKIP ]]; then
+	skip_row nginx "NGINX → upstream" "$NGINX_SKIP"
+else
+	row nginx "NGINX → upstream" "$NGINX_ADDR" "$ONE" "$NGINX_PIDS"
+fi
+if [[ -n $DECISION_SKIP ]]; then
+	skip_row nginx-authreq "NGINX + auth_request → revgate RS256 → upstream" "$DECISION_SKIP"
+	skip_row decision "revgate decision /auth-request alone (RS256)" "$DECISION_SKIP"
+else
+	if [[ -n $NGINX_SKIP ]]; then
+		skip_row nginx-authreq "NGINX + auth_request → revgate RS256 → upstream" "$NGINX_SKIP"
+	else
+		row nginx-authreq "NGINX + auth_request → revgate RS256 → upstream" "$NGINX_AUTH_ADDR" "$ONE" "$NGINX_PIDS $DECISION_PID" A
+	fi
+	row decision "revgate decision /auth-request alone (RS256)" "$DECISION" "$ONE" "$DECISION_PID" A
+	URL[decision]="http://$DECISION/auth-request"
+	HEADERS[decision]=$ORIG_HEADERS
+fi
+skip_row grpc-check "revgate gRPC ext_authz Check alone (RS256)" "$GRPC_SKIP"
+
 if [[ ${#VARIANT_ENV[@]} -gt 0 ]]; then
 	gw_row rs256-variant "revgate RS256 with ${VARIANT_ENV[*]}" rs256-variant "$ONE"
 fi
@@ -358,14 +578,16 @@ if [[ -n $ONLY_ROWS ]]; then
 	for id in "${ROWS[@]}"; do
 		[[ ,$ONLY_ROWS, == *,$id,* ]] && kept+=("$id")
 	done
-	[[ ${#kept[@]} -gt 0 ]] || { echo "run.sh: --rows $ONLY_ROWS matches no row (ids: ${ROWS[*]})" >&2; exit 2; }
+	[[ ${#kept[@]} -gt 0 ]] || { echo "run.sh: --rows $ONLY_ROWS matches no row that can run (ids: ${ROWS[*]})" >&2; exit 2; }
 	ROWS=("${kept[@]}")
 fi
 
 # Sanity: every row answers 200 to its token, and redis C rejects the
 # revoked one (the loader's layout is the gateway's).
 for id in "${ROWS[@]}"; do
-	code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(head -1 "${TOKENS[$id]}")" "${URL[$id]}")
+	extra=()
+	while IFS= read -r h; do [[ -n $h ]] && extra+=(-H "$h"); done <<<"${HEADERS[$id]}"
+	code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(head -1 "${TOKENS[$id]}")" "${extra[@]}" "${URL[$id]}")
 	[[ $code == 200 ]] || { echo "run.sh: row $id answered $code, not 200; see $LOGS" >&2; exit 1; }
 done
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$KEYS/token-rs256-revoked.txt")" "http://${GW_ADDR[rs256-c]}$PATH_")
@@ -376,7 +598,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$
 run_wrk() {
 	local id=$1 d=$2 out json
 	out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$d" --timeout 2s -s bench/wrk/tokens.lua "${URL[$id]}" \
-		-- "${TOKENS[$id]}" "${OFFSET[$id]}" "$THREADS" 2>&1) || true
+		-- "${TOKENS[$id]}" "${OFFSET[$id]}" "$THREADS" "${HEADERS[$id]}" 2>&1) || true
 	echo "$out" >>"$LOGS/wrk-$id.log"
 	json=$(sed -n 's/^WRKJSON //p' <<<"$out")
 	if [[ -z $json ]]; then
@@ -390,9 +612,15 @@ run_wrk() {
 
 # cpu_ticks PID: user+system CPU time of a process so far, in clock ticks.
 CLK_TCK=$(getconf CLK_TCK)
+# cpu_ticks PID...: the same, summed over several processes (NGINX's
+# workers and revgate for the nginx-authreq row); 0 for none.
 cpu_ticks() {
-	[[ -n $1 ]] || { echo 0; return; }
-	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+	local pid total=0 t
+	for pid in "$@"; do
+		t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+		total=$((total + t))
+	done
+	echo "$total"
 }
 
 cmdstats() { # port: "name calls" lines
@@ -407,9 +635,11 @@ for ((rep = 1; rep <= REPEATS; rep++)); do
 		run_wrk "$id" "$WARMUP"
 		before=""
 		[[ $id == rs256 ]] && before=$(cmdstats "${REDIS_PORT[A]}")
-		cpu0=$(cpu_ticks "${ROW_PID[$id]}") rcpu0=$(cpu_ticks "${ROW_REDIS_PID[$id]}")
+		# shellcheck disable=SC2086 # ROW_PID may list several pids
+		cpu0=$(cpu_ticks ${ROW_PID[$id]}) rcpu0=$(cpu_ticks ${ROW_REDIS_PID[$id]})
 		run_wrk "$id" "$DURATION"
-		cpu1=$(cpu_ticks "${ROW_PID[$id]}") rcpu1=$(cpu_ticks "${ROW_REDIS_PID[$id]}")
+		# shellcheck disable=SC2086
+		cpu1=$(cpu_ticks ${ROW_PID[$id]}) rcpu1=$(cpu_ticks ${ROW_REDIS_PID[$id]})
 		jq -c --arg id "$id" --argjson r "$rep" --argjson cpu "$(((cpu1 - cpu0) * 1000 / CLK_TCK))" \
 			--argjson rcpu "$(((rcpu1 - rcpu0) * 1000 / CLK_TCK))" \
 			'{kind:"wrk",id:$id,repeat:$r,wrk:.,server_cpu_ms:$cpu,redis_cpu_ms:$rcpu}' <<<"$WRK_JSON" >>"$RESULTS"

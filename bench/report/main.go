@@ -23,7 +23,7 @@ import (
 
 // Record is one line of results.jsonl; Kind says which fields are set.
 type Record struct {
-	Kind   string `json:"kind"` // row, wrk, latency, memory, cmdstats, param
+	Kind   string `json:"kind"` // row, skip, wrk, latency, memory, cmdstats, param
 	ID     string `json:"id"`
 	Label  string `json:"label"`
 	Repeat int    `json:"repeat"`
@@ -73,6 +73,8 @@ type Record struct {
 	// param
 	Name  string `json:"name"`
 	Value string `json:"value"`
+	// skip: why row ID could not run on this machine or commit
+	Reason string `json:"reason"`
 }
 
 func main() {
@@ -154,8 +156,16 @@ func write(w io.Writer, recs []Record) {
 	var mems []Record
 	var cmds []Record
 	var excluded []string
+	skipped := map[string]string{}
+	var skipOrder []string
 	for _, r := range recs {
 		switch r.Kind {
+		case "skip":
+			if _, ok := skipped[r.ID]; !ok {
+				skipOrder = append(skipOrder, r.ID)
+			}
+			skipped[r.ID] = r.Reason
+			labels[r.ID] = r.Label
 		case "param":
 			params[r.Name] = r.Value
 		case "row":
@@ -254,6 +264,13 @@ func write(w io.Writer, recs []Record) {
 		}
 		fmt.Fprintf(w, "| %s | %s | %s–%s | %s | %s | %s | %s | %s | %s | %d |\n", labels[id], thousands(median(s.rps)),
 			thousands(slices.Min(s.rps)), thousands(slices.Max(s.rps)), ms(median(s.p50)), ms(median(s.p99)), rs[0], rs[1], cpu, rcpu, s.errs)
+	}
+
+	if len(skipOrder) > 0 {
+		fmt.Fprintln(w, "\nRows not run:")
+		for _, id := range skipOrder {
+			fmt.Fprintf(w, "- %s (%s): %s\n", labels[id], id, skipped[id])
+		}
 	}
 
 	if len(excluded) > 0 {
@@ -383,6 +400,26 @@ func write(w io.Writer, recs []Record) {
 			}
 		}
 		fmt.Fprintf(w, "- RS256 + Redis, every token distinct ≥ 0.60 of bare proxy: %.3f — %s%s\n", r, verdict(r >= .60), note)
+	}
+	// Decision mode: the ingress's cost of asking revgate, and what not
+	// forwarding saves revgate. A target whose rows did not run says why.
+	for _, tg := range []struct {
+		row, base, text string
+		min             float64
+	}{
+		{"nginx-authreq", "nginx", "NGINX + auth_request → revgate RS256, repeated token ≥ 0.70 of NGINX alone", .70},
+		{"decision", "rs256", "revgate decision endpoint alone ≥ 1.3× revgate's proxy path (RS256, same concurrency)", 1.3},
+	} {
+		if r, ok := ratio(tg.row, tg.base); ok {
+			fmt.Fprintf(w, "- %s: %.3f — %s\n", tg.text, r, verdict(r >= tg.min))
+			continue
+		}
+		for _, id := range []string{tg.row, tg.base} {
+			if why, ok := skipped[id]; ok {
+				fmt.Fprintf(w, "- %s: not measured (row %s not run: %s)\n", tg.text, id, why)
+				break
+			}
+		}
 	}
 	if haveLat {
 		fmt.Fprintf(w, "- p99 at half the bare proxy's peak ≤ bare p99 + 1.5 ms: %+.2f ms — %s\n", latDelta/1e3, verdict(latDelta <= 1500))

@@ -63,3 +63,37 @@ func TestMedianOfEvenAndOddCounts(t *testing.T) {
 		t.Errorf("median(4,1,3,2) = %v, want 2.5", got)
 	}
 }
+
+func TestDecisionTargetsAreRatiosWithinARoundOrSayWhyNot(t *testing.T) {
+	recs := parse(t,
+		`{"kind":"row","id":"rs256","label":"revgate RS256"}`,
+		`{"kind":"row","id":"nginx","label":"NGINX"}`,
+		`{"kind":"row","id":"nginx-authreq","label":"NGINX + auth_request"}`,
+		`{"kind":"skip","id":"decision","label":"revgate decision alone","reason":"serve does not listen on decision.listen"}`,
+		`{"kind":"skip","id":"grpc-check","label":"gRPC Check alone","reason":"pending: no gRPC load driver"}`,
+		wrkLine("nginx", 1, 10000, 0), wrkLine("nginx-authreq", 1, 6000, 0), wrkLine("rs256", 1, 5000, 0),
+		wrkLine("nginx", 2, 20000, 0), wrkLine("nginx-authreq", 2, 15000, 0), wrkLine("rs256", 2, 5000, 0),
+	)
+	var out bytes.Buffer
+	write(&out, recs)
+	got := out.String()
+	for _, want := range []string{
+		"- gRPC Check alone (grpc-check): pending: no gRPC load driver",
+		// Rounds give 0.60 and 0.75: the median of the ratios, not the
+		// ratio of the medians.
+		"NGINX + auth_request → revgate RS256, repeated token ≥ 0.70 of NGINX alone: 0.675 — MISSED",
+		"revgate decision endpoint alone ≥ 1.3× revgate's proxy path (RS256, same concurrency): not measured (row decision not run: serve does not listen on decision.listen)",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report lacks %q:\n%s", want, got)
+		}
+	}
+	recs = append(recs, parse(t,
+		`{"kind":"row","id":"decision","label":"revgate decision alone"}`,
+		wrkLine("decision", 1, 7000, 0), wrkLine("decision", 2, 6600, 0))...)
+	out.Reset()
+	write(&out, recs)
+	if want := "(RS256, same concurrency): 1.360 — met"; !strings.Contains(out.String(), want) {
+		t.Errorf("report lacks %q:\n%s", want, out.String())
+	}
+}

@@ -1,7 +1,7 @@
 -- wrk script of every bench row: each request carries a bearer token from
 -- a file, and done() prints one machine-readable line.
 --
---   wrk ... -s tokens.lua URL -- TOKEN_FILE OFFSET THREADS
+--   wrk ... -s tokens.lua URL -- TOKEN_FILE OFFSET THREADS [HEADERS]
 --
 -- Each thread takes a disjoint share of the file: thread t (1-based) sends
 -- tokens OFFSET+t-1, OFFSET+t-1+THREADS, ... (0-based, wrapping at the
@@ -10,7 +10,10 @@
 -- request count, so consecutive runs of a row keep going through the file.
 -- Requests are formatted once, in init, so request() costs every row the
 -- same: a table lookup. Rows with one token (repeated-token rows, and the
--- rows that ignore tokens) use a one-line file.
+-- rows that ignore tokens) use a one-line file. HEADERS, when given, are
+-- extra "Name: value" lines (newline-separated) sent with every request:
+-- the decision row's X-Original-Method and X-Original-URI. (wrk -H would
+-- not do: wrk.format with a headers table drops wrk.headers.)
 
 local next_id = 1
 
@@ -23,6 +26,12 @@ local reqs, n, i
 
 function init(args)
   local path, offset, threads = args[1], tonumber(args[2] or "0"), tonumber(args[3] or "1")
+  local extra = {}
+  for line in string.gmatch(args[4] or "", "[^\n]+") do
+    local name, value = string.match(line, "^([^:]+):%s*(.*)$")
+    assert(name, "bad header line: " .. line)
+    extra[name] = value
+  end
   local tokens = {}
   for line in io.lines(path) do
     if #line > 0 then tokens[#tokens + 1] = line end
@@ -34,7 +43,9 @@ function init(args)
   for _ = 1, share do
     local tok = tokens[(k % #tokens) + 1]
     n = n + 1
-    reqs[n] = wrk.format("GET", wrk.path, { ["Authorization"] = "Bearer " .. tok })
+    local headers = { ["Authorization"] = "Bearer " .. tok }
+    for name, value in pairs(extra) do headers[name] = value end
+    reqs[n] = wrk.format("GET", wrk.path, headers)
     k = k + threads
   end
   i = 0

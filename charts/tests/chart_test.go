@@ -34,6 +34,8 @@ var (
 		{"sentinel", "sentinel-values.yaml", standaloneKinds},
 		{"cluster", "cluster-values.yaml", standaloneKinds},
 		{"existing secrets", "existing-secrets-values.yaml", standaloneKinds},
+		{"decision", "decision-values.yaml", []string{
+			"ConfigMap", "Deployment", "NetworkPolicy", "PodDisruptionBudget", "Service", "Service", "ServiceAccount"}},
 		{"everything enabled", "everything-enabled-values.yaml", []string{
 			"ConfigMap", "Deployment", "HorizontalPodAutoscaler", "NetworkPolicy",
 			"PodDisruptionBudget", "Service", "Service", "ServiceAccount", "ServiceMonitor"}},
@@ -107,8 +109,9 @@ func TestRenderedManifestsKeepTheChartsPromises(t *testing.T) {
 	}
 }
 
-// verifyStandalone checks a standalone render: the pod, and that every other
-// object points at it.
+// verifyStandalone checks a render of a chart-owned Deployment (modes
+// standalone and decision): the pod, and that every other object points at
+// it. The front Service is the proxy Service, or the decision Service.
 func verifyStandalone(t *testing.T, r *rendered) {
 	t.Helper()
 	dep := one[appsv1.Deployment](t, r)
@@ -120,7 +123,7 @@ func verifyStandalone(t *testing.T, r *rendered) {
 	for _, p := range pod.Spec.Containers[0].Ports {
 		containerPorts[p.Name] = true
 	}
-	var proxySvc, adminSvc *corev1.Service
+	var frontSvc, adminSvc *corev1.Service
 	for _, svc := range all[corev1.Service](r) {
 		verifySelects(t, "Service "+svc.Name, svc.Spec.Selector, pod)
 		for _, p := range svc.Spec.Ports {
@@ -129,18 +132,21 @@ func verifyStandalone(t *testing.T, r *rendered) {
 			}
 		}
 		switch svc.Labels["app.kubernetes.io/component"] {
-		case "proxy":
-			proxySvc = svc
+		case "proxy", "decision":
+			if frontSvc != nil {
+				t.Errorf("two front Services: %s and %s", frontSvc.Name, svc.Name)
+			}
+			frontSvc = svc
 		case "admin":
 			adminSvc = svc
 		}
 	}
-	if proxySvc == nil || adminSvc == nil {
-		t.Fatalf("want a proxy and an admin Service")
+	if frontSvc == nil || adminSvc == nil {
+		t.Fatalf("want a proxy (or decision) and an admin Service")
 	}
-	for _, p := range proxySvc.Spec.Ports {
+	for _, p := range frontSvc.Spec.Ports {
 		if p.TargetPort.StrVal == "admin" {
-			t.Errorf("the proxy Service %s exposes the admin port", proxySvc.Name)
+			t.Errorf("the %s Service %s exposes the admin port", frontSvc.Labels["app.kubernetes.io/component"], frontSvc.Name)
 		}
 	}
 	if adminSvc.Spec.Type != corev1.ServiceTypeClusterIP {
@@ -186,7 +192,7 @@ func verifyStandalone(t *testing.T, r *rendered) {
 	}
 	for _, sm := range all[serviceMonitor](r) {
 		sel := labels.SelectorFromSet(sm.Spec.Selector.MatchLabels)
-		if !sel.Matches(labels.Set(adminSvc.Labels)) || sel.Matches(labels.Set(proxySvc.Labels)) {
+		if !sel.Matches(labels.Set(adminSvc.Labels)) || sel.Matches(labels.Set(frontSvc.Labels)) {
 			t.Errorf("ServiceMonitor selector %v must select the admin Service only", sm.Spec.Selector.MatchLabels)
 		}
 		for _, ep := range sm.Spec.Endpoints {
@@ -287,7 +293,7 @@ func TestWrongValuesFailWithAClearMessage(t *testing.T) {
 		want []string // all in helm's stderr
 	}{
 		{"a misspelt mode", []string{"--set", "mode=sidecr"},
-			[]string{"/mode", "'standalone', 'sidecar'"}},
+			[]string{"/mode", "'standalone', 'sidecar', 'decision'"}},
 		{"a negative replicaCount", []string{"--set", "replicaCount=-1"},
 			[]string{"/replicaCount", "minimum"}},
 		{"an unknown top-level value", []string{"--set", "replicas=3"},
@@ -308,6 +314,22 @@ func TestWrongValuesFailWithAClearMessage(t *testing.T) {
 			[]string{"/upstream/url"}},
 		{"no upstream", []string{"--set", "upstream.url="},
 			[]string{"/upstream/url"}},
+		{"no upstream in sidecar mode", []string{"--set", "mode=sidecar", "--set", "upstream.url="},
+			[]string{"/upstream/url"}},
+		{"an upstream in decision mode", []string{"--set", "mode=decision", "--set", "upstream.url=http://orders:8080"},
+			[]string{`upstream.url "http://orders:8080": mode decision has no upstream`}},
+		{"decision mode without its HTTP port", []string{"--set", "mode=decision", "--set", "ports.decision=null"},
+			[]string{"/ports", "decision"}},
+		{"decision mode without decision values", []string{"--set", "mode=decision", "--set", "decision=null"},
+			[]string{"decision"}},
+		{"a misspelt decision value", []string{"--set", "mode=decision", "--set", "decision.grpcListen=:9001"},
+			[]string{"/decision", "additional properties 'grpcListen' not allowed"}},
+		{"the decision port on the admin port", []string{"--set", "mode=decision", "--set", "ports.decision=9090"},
+			[]string{"ports.admin and ports.decision must differ"}},
+		{"the gRPC port on the HTTP decision port", []string{"--set", "mode=decision", "--set", "decision.grpc=true", "--set", "ports.decisionGrpc=8081"},
+			[]string{"ports.decision and ports.decisionGrpc must differ"}},
+		{"gRPC decisions in standalone mode", []string{"--set", "decision.grpc=true"},
+			[]string{"decision.grpc applies to mode decision only"}},
 		{"no admin token", []string{"--set", "admin.tokens=null"},
 			[]string{"admin.tokens needs at least one token"}},
 		{"no key source", []string{"--set", "jwt.jwksUrl="},
@@ -325,7 +347,7 @@ func TestWrongValuesFailWithAClearMessage(t *testing.T) {
 		{"the memory store in sidecar mode", []string{"--set", "mode=sidecar", "--set", "revocation.store=memory"},
 			[]string{"revocation.store memory", "sidecar"}},
 		{"an HPA in sidecar mode", []string{"--set", "mode=sidecar", "--set", "autoscaling.enabled=true"},
-			[]string{"autoscaling.enabled applies to mode standalone only"}},
+			[]string{"autoscaling.enabled applies to modes standalone and decision only"}},
 		{"a grace period shorter than the drain", []string{"--set", "terminationGracePeriodSeconds=20"},
 			[]string{"terminationGracePeriodSeconds 20 is shorter than", "= 30s"}},
 		{"a drain delay in fractions", []string{"--set", "server.drainDelay=1.5s"},

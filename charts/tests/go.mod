@@ -3,6 +3,7 @@ module github.com/revgate/revgate/charts/tests
 go 1.26.8
 
 require (
+	github.com/google/go-cmp v0.7.0
 	go.yaml.in/yaml/v3 v3.0.6
 	k8s.io/api v0.37.2
 	k8s.io/apimachinery v0.37.2

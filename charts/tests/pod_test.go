@@ -265,13 +265,39 @@ func verifyPod(t *testing.T, r *rendered, pod *corev1.PodTemplateSpec, want podC
 			ports[p.Name] = p.ContainerPort
 		}
 	}
-	_, proxyPort := listenPort(t, cfg.str("listen"))
 	adminHost, adminPort := listenPort(t, cfg.str("admin.listen"))
 	if ip := net.ParseIP(adminHost); adminHost == "localhost" || (ip != nil && ip.IsLoopback()) {
 		t.Errorf("admin.listen %q is loopback: kubelet probes could not reach /healthz and /readyz", cfg.str("admin.listen"))
 	}
-	if !slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.ContainerPort == proxyPort }) {
-		t.Errorf("revgate.yaml listen port %d is not a container port (%v)", proxyPort, c.Ports)
+	// The listeners revgate starts: the proxy when there is an upstream,
+	// the decision listeners when set. Each must be a container port, and
+	// nothing else but the admin listener may be.
+	served := []string{"admin.listen"}
+	if cfg.str("upstream.url") != "" {
+		served = append(served, "listen")
+	} else if cfg.str("decision.listen") == "" && cfg.str("decision.grpc_listen") == "" {
+		t.Errorf("revgate.yaml has neither upstream.url nor a decision listener: revgate would refuse it")
+	}
+	for _, key := range []string{"decision.listen", "decision.grpc_listen"} {
+		if cfg.str(key) != "" {
+			served = append(served, key)
+		}
+	}
+	servedPorts := map[int32]string{}
+	for _, key := range served {
+		_, port := listenPort(t, cfg.str(key))
+		if other, dup := servedPorts[port]; dup {
+			t.Errorf("revgate.yaml %s and %s share port %d", other, key, port)
+		}
+		servedPorts[port] = key
+		if !slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.ContainerPort == port }) {
+			t.Errorf("revgate.yaml %s port %d is not a container port (%v)", key, port, c.Ports)
+		}
+	}
+	for _, p := range c.Ports {
+		if _, ok := servedPorts[p.ContainerPort]; !ok {
+			t.Errorf("container port %s (%d) is no listener of revgate.yaml (%v)", p.Name, p.ContainerPort, served)
+		}
 	}
 
 	// Probes on the admin listener.

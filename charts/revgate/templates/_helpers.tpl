@@ -87,6 +87,10 @@ are at most 15 characters).
 {{- if eq .Values.mode "sidecar" }}revgate-admin{{ else }}admin{{ end }}
 {{- end }}
 
+{{/* Decision mode only, where the chart owns the pod. */}}
+{{- define "revgate.decisionPortName" -}}decision{{- end }}
+{{- define "revgate.decisionGrpcPortName" -}}decision-grpc{{- end }}
+
 {{/* ---------------------------------------------------------------------
 Files: where the configuration and the secrets appear in the container
 --------------------------------------------------------------------- */}}
@@ -188,13 +192,34 @@ renders something calls it, so `helm template` fails with one clear message.
 {{- fail (printf "admin.tokens[%s]: set secretRef {name, key} (an existing Secret) or tokenFile; tokens are never given inline" .name) }}
 {{- end }}
 {{- end }}
+{{- if eq $v.mode "decision" }}
+{{- if not (or (eq $v.upstream.url "") (eq $v.upstream.url "http://upstream:8080")) }}
+{{- fail (printf "upstream.url %q: mode decision has no upstream (the ingress or mesh forwards the request itself); leave upstream.url at its default or set it to \"\", or use mode standalone to proxy" $v.upstream.url) }}
+{{- end }}
+{{- $used := dict }}
+{{- $ports := list (list "ports.admin" $v.ports.admin) (list "ports.decision" $v.ports.decision) }}
+{{- if $v.decision.grpc }}
+{{- $ports = append $ports (list "ports.decisionGrpc" $v.ports.decisionGrpc) }}
+{{- end }}
+{{- range $ports }}
+{{- $key := toString (int (index . 1)) }}
+{{- if hasKey $used $key }}
+{{- fail (printf "%s and %s must differ (both %s)" (get $used $key) (index . 0) $key) }}
+{{- end }}
+{{- $_ := set $used $key (index . 0) }}
+{{- end }}
+{{- else }}
+{{- if $v.decision.grpc }}
+{{- fail (printf "decision.grpc applies to mode decision only (mode is %s)" $v.mode) }}
+{{- end }}
 {{- if eq (int $v.ports.proxy) (int $v.ports.admin) }}
 {{- fail "ports.proxy and ports.admin must differ" }}
+{{- end }}
 {{- end }}
 {{- if eq $v.mode "sidecar" }}
 {{- range $key := list "autoscaling" "pdb" "networkPolicy" "serviceMonitor" }}
 {{- if (index $v $key).enabled }}
-{{- fail (printf "%s.enabled applies to mode standalone only: in sidecar mode the app's own chart owns the pods (see README.md)" $key) }}
+{{- fail (printf "%s.enabled applies to modes standalone and decision only: in sidecar mode the app's own chart owns the pods (see README.md)" $key) }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -389,14 +414,26 @@ only the paths of the files the Secrets are mounted as.
 {{- include "revgate.copyKeys" (list $v.server $server (list "readHeaderTimeout" "readTimeout" "writeTimeout" "idleTimeout" "maxHeaderBytes" "drainDelay" "shutdownTimeout")) }}
 
 {{- $config := dict
-  "listen" (printf ":%d" (int $v.ports.proxy))
-  "upstream" $upstream
   "jwt" $jwt
   "revocation" $revocation
   "logout" (dict "path" $v.logout.path)
   "admin" $admin
   "log" (dict "level" $v.log.level "format" $v.log.format "include_subject" $v.log.includeSubject)
   "server" $server }}
+{{- /*
+Decision mode: no upstream, so revgate starts no proxy listener (and
+ignores listen); the ingress or mesh calls the decision listeners.
+*/}}
+{{- if eq $v.mode "decision" }}
+{{- $decision := dict "listen" (printf ":%d" (int $v.ports.decision)) }}
+{{- if $v.decision.grpc }}
+{{- $_ := set $decision "grpc_listen" (printf ":%d" (int $v.ports.decisionGrpc)) }}
+{{- end }}
+{{- $_ := set $config "decision" $decision }}
+{{- else }}
+{{- $_ := set $config "listen" (printf ":%d" (int $v.ports.proxy)) }}
+{{- $_ := set $config "upstream" $upstream }}
+{{- end }}
 {{- with $v.routes }}
 {{- $_ := set $config "routes" . }}
 {{- end }}
@@ -464,9 +501,20 @@ template in sidecar mode:
     - --config
     - {{ include "revgate.configDir" . }}/revgate.yaml
   ports:
+    {{- if eq $v.mode "decision" }}
+    - name: {{ include "revgate.decisionPortName" . }}
+      containerPort: {{ $v.ports.decision }}
+      protocol: TCP
+    {{- if $v.decision.grpc }}
+    - name: {{ include "revgate.decisionGrpcPortName" . }}
+      containerPort: {{ $v.ports.decisionGrpc }}
+      protocol: TCP
+    {{- end }}
+    {{- else }}
     - name: {{ include "revgate.proxyPortName" . }}
       containerPort: {{ $v.ports.proxy }}
       protocol: TCP
+    {{- end }}
     - name: {{ include "revgate.adminPortName" . }}
       containerPort: {{ $v.ports.admin }}
       protocol: TCP
