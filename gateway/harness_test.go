@@ -139,7 +139,7 @@ func newHarness(t *testing.T, store revocation.Store, mutate func(*config.Config
 	}
 	v, err := jwtverify.NewVerifier(ctx, jwtverify.VerifierConfig{
 		JWT: h.cfg.JWT, MaxTokenLifetime: h.cfg.Revocation.MaxTokenLifetime, Logger: logger,
-		OnJWKSFetch: metrics.ObserveJWKSFetch,
+		OnJWKSFetch: metrics.ObserveJWKSFetch, ReadClaims: ReadClaims(h.cfg),
 	})
 	if err != nil {
 		t.Fatalf("NewVerifier: %v", err)

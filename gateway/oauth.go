@@ -372,3 +372,19 @@ func writeOAuthError(w http.ResponseWriter, oe *oauthError) {
 	}
 	writeJSON(w, oe.status, body)
 }
+
+// oauthClaims are the claims the OAuth endpoints read from a verified
+// token beyond the verifier's own (introspection answers them; revocation
+// matches client_id and azp against the caller).
+var oauthClaims = []string{"scope", "client_id", "azp", "token_type"}
+
+// ReadClaims lists the claims the gateway reads from verified tokens
+// besides those the verifier knows of from the JWT configuration, for
+// jwtverify.VerifierConfig.ReadClaims: a token repeating one of them is
+// refused rather than read with whichever copy a JSON library keeps.
+func ReadClaims(cfg *config.Config) []string {
+	if cfg.OAuth.IntrospectionPath == "" && cfg.OAuth.RevocationPath == "" {
+		return nil
+	}
+	return oauthClaims
+}

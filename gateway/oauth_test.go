@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
 
 	"github.com/revgate/revgate/config"
 	"github.com/revgate/revgate/revocation"
@@ -392,4 +393,32 @@ func readAll(t *testing.T, resp *http.Response) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestIntrospectionRefusesATokenRepeatingAClaimItAnswers: with two
+// client_id members jwx keeps the last, another parser the first; such a
+// token is not active, and not revocable by either client.
+func TestIntrospectionRefusesATokenRepeatingAClaimItAnswers(t *testing.T) {
+	h := newHarness(t, nil, withOAuth(nil))
+	now := time.Now().Unix()
+	payload := fmt.Sprintf(`{"iss":%q,"aud":%q,"sub":"alice","jti":"dup-1","iat":%d,"exp":%d,"client_id":"other-app","client_id":%q}`,
+		testIssuer, testAudience, now-5, now+600, ordersID)
+	signed, err := jws.Sign([]byte(payload), jws.WithKey(jwa.RS256, testSigningKey(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, body := h.introspect(string(signed))
+	if status != http.StatusOK || len(body) != 1 || body["active"] != false {
+		t.Fatalf("introspection = %d %v, want exactly {\"active\": false}", status, body)
+	}
+	// The same claims once each: active, so the refusal above was the
+	// repetition.
+	single := strings.Replace(payload, `"client_id":"other-app",`, "", 1)
+	signed, err = jws.Sign([]byte(single), jws.WithKey(jwa.RS256, testSigningKey(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, body := h.introspect(string(signed)); status != http.StatusOK || body["active"] != true {
+		t.Fatalf("introspection of the same token without the repeat = %d %v, want active", status, body)
+	}
 }

@@ -121,6 +121,7 @@ func serveWithStore(ctx context.Context, cfg *config.Config, logger *slog.Logger
 		MaxTokenLifetime: cfg.Revocation.MaxTokenLifetime,
 		Logger:           logger,
 		OnJWKSFetch:      metrics.ObserveJWKSFetch,
+		ReadClaims:       gateway.ReadClaims(cfg),
 	})
 	if err != nil {
 		return err
