@@ -3,7 +3,6 @@ package gateway
 import (
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -145,22 +144,42 @@ func single(h http.Header, name string) (string, bool) {
 }
 
 // originForm returns the origin-form ("/path?query", raw) and host of an
-// absolute http(s) URL such as ingress-nginx's X-Original-URL.
+// absolute http(s) URL such as ingress-nginx's X-Original-URL, built as
+// $scheme://$http_host$request_uri. The authority must be a plain host and
+// port and the path must follow it directly: NGINX accepts a Host such as
+// "api.example:80?", and a URL cut at that '?' would be judged as "/" while
+// NGINX forwards the real path.
 func originForm(abs string) (uri, host string, ok bool) {
-	u, err := url.Parse(abs)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
-		u.Opaque != "" || strings.Contains(abs, "#") {
+	scheme, rest, found := strings.Cut(abs, "://")
+	if !found || (scheme != "http" && scheme != "https") {
 		return "", "", false
 	}
-	_, rest, _ := strings.Cut(abs, "://")
-	i := strings.IndexAny(rest, "/?")
-	switch {
-	case i < 0:
-		return "/", u.Host, true
-	case rest[i] == '?':
-		return "/" + rest[i:], u.Host, true
+	if strings.Contains(rest, "#") {
+		return "", "", false
 	}
-	return rest[i:], u.Host, true
+	i := strings.IndexByte(rest, '/')
+	if i < 0 {
+		i = len(rest) // no path at all: "/"
+	}
+	if i == 0 || !plainAuthority(rest[:i]) {
+		return "", "", false
+	}
+	if i == len(rest) {
+		return "/", rest, true
+	}
+	return rest[i:], rest[:i], true
+}
+
+// plainAuthority reports whether a is host[:port] in the characters a host
+// name, an IPv4 or a bracketed IPv6 address and a port are made of.
+func plainAuthority(a string) bool {
+	for i := 0; i < len(a); i++ {
+		c := a[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(".-:[]", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // writeDecision sends a decision. Allowed: 200, no body, every forward

@@ -309,3 +309,34 @@ func TestDecisionListenerServesLogoutAndNothingElse(t *testing.T) {
 		t.Errorf("the upstream was reached %d times", d.upstream.hits.Load())
 	}
 }
+
+// TestAnOriginalURLWhoseHostHidesThePathIsRefused: NGINX accepts a Host of
+// "api.example:80?", so ingress-nginx's X-Original-URL for GET /api/secret
+// became http://api.example:80?/api/secret, once judged as "/" while NGINX
+// forwarded /api/secret.
+func TestAnOriginalURLWhoseHostHidesThePathIsRefused(t *testing.T) {
+	for _, abs := range []string{
+		"http://api.example:80?/api/secret",
+		"https://api.example?/api/secret",
+		"http://api.example:80?x",
+		"http://api.example%2F/api/secret",
+		"http://user@api.example/api/secret",
+		"http:///api/secret",
+		"ftp://api.example/api/secret",
+		"http://api.example/api/secret#frag",
+	} {
+		if uri, host, ok := originForm(abs); ok {
+			t.Errorf("originForm(%q) = %q, %q: accepted", abs, uri, host)
+		}
+	}
+	for abs, want := range map[string]string{
+		"http://api.example/api/secret?x=1": "/api/secret?x=1",
+		"https://api.example:8443/":         "/",
+		"http://[::1]:80/a":                 "/a",
+		"http://api.example":                "/",
+	} {
+		if uri, _, ok := originForm(abs); !ok || uri != want {
+			t.Errorf("originForm(%q) = %q, %v; want %q", abs, uri, ok, want)
+		}
+	}
+}
