@@ -28,6 +28,11 @@ var (
 	// and a caller who meant to log out would see the upstream's answer
 	// while the token stays valid.
 	errOwnPathDecision = errors.New("revgate serves this path itself: route it to revgate instead of asking for a decision")
+	// errDecisionUpgrade is a request asking to switch protocols where that
+	// is not allowed. In decision mode the asking proxy, not revgate, would
+	// hold the tunnel: an h2c tunnel's streams would never be checked, so
+	// only a WebSocket on a `websocket: true` route may upgrade.
+	errDecisionUpgrade = errors.New("this route takes no protocol upgrade (h2c never; WebSocket only on routes with websocket: true)")
 )
 
 // decisionInput is what a decision front door (the HTTP endpoints, the
@@ -130,6 +135,9 @@ func (g *Gateway) judge(ctx context.Context, in decisionInput) decision {
 		return decision{route: route{label: "logout"}, err: errOwnPathDecision}
 	}
 	d := g.authorize(r, clean)
+	if d.err == nil && !upgradeAllowed(in.header, d.route) {
+		d.claims, d.err, d.failOpen = nil, errDecisionUpgrade, false
+	}
 	if d.route.auth == config.AuthRefresh && in.body == nil {
 		// Judged on no body it could only say "no token": say why.
 		d.claims, d.err, d.failOpen = nil, errRefreshNeedsBody, false
@@ -137,6 +145,36 @@ func (g *Gateway) judge(ctx context.Context, in decisionInput) decision {
 	// Recording a used refresh token needs the upstream's answer.
 	d.afterUpstream = nil
 	return d
+}
+
+// upgradeAllowed reports whether the original request's upgrade, if it asks
+// for one, may happen on route rt. It asks when it carries an Upgrade
+// header (or X-Original-Upgrade, which an NGINX configuration sets from
+// $http_upgrade, since auth_request does not pass Upgrade on) or
+// HTTP2-Settings; only "websocket" alone, on a websocket route, may.
+func upgradeAllowed(h http.Header, rt route) bool {
+	var offered []string
+	for _, name := range []string{"Upgrade", "X-Original-Upgrade"} {
+		for _, v := range h[name] {
+			for t := range strings.SplitSeq(v, ",") {
+				if t = strings.TrimSpace(t); t != "" {
+					offered = append(offered, t)
+				}
+			}
+		}
+	}
+	if len(offered) == 0 && len(h["Http2-Settings"]) == 0 {
+		return true
+	}
+	if !rt.websocket || len(h["Http2-Settings"]) > 0 {
+		return false
+	}
+	for _, t := range offered {
+		if !strings.EqualFold(t, upgradeWebSocket) {
+			return false
+		}
+	}
+	return true
 }
 
 // render turns a decision into the answer front doors send.

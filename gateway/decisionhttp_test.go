@@ -340,3 +340,40 @@ func TestAnOriginalURLWhoseHostHidesThePathIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestDecisionsRefuseUpgradesTheRouteDoesNotAllow: in decision mode the
+// asking proxy holds the tunnel, so an h2c upgrade (whose streams would
+// never be checked) or a WebSocket on a route without websocket: true is
+// refused, on every front door; a WebSocket on a websocket route passes.
+func TestDecisionsRefuseUpgradesTheRouteDoesNotAllow(t *testing.T) {
+	d := newDecisionHarness(t, nil, func(c *config.Config) {
+		c.Routes = []config.Route{{Prefix: "/ws/", Auth: config.AuthRequired, WebSocket: true}}
+	})
+	token := mint(t, tok{})
+	ask := func(path string, extra ...string) (*http.Response, string) {
+		h := hdr(append([]string{"X-Forwarded-Method", "GET", "X-Forwarded-Uri", path, "Authorization", "Bearer " + token}, extra...)...)
+		return d.ask("GET", "/forward-auth", h, "")
+	}
+	for _, tt := range []struct {
+		name  string
+		path  string
+		extra []string
+	}{
+		{"h2c", "/orders", []string{"Connection", "Upgrade, HTTP2-Settings", "Upgrade", "h2c", "Http2-Settings", "AAMAAABkAAQCAAAAAAIAAAAA"}},
+		{"h2c in another case", "/orders", []string{"Upgrade", "H2C"}},
+		{"HTTP2-Settings alone", "/orders", []string{"Http2-Settings", "AAMAAABkAAQCAAAAAAIAAAAA"}},
+		{"a WebSocket on a route without websocket: true", "/orders", []string{"Connection", "Upgrade", "Upgrade", "websocket"}},
+		{"h2c on a websocket route", "/ws/chat", []string{"Connection", "Upgrade", "Upgrade", "h2c"}},
+		{"websocket offered with h2c on a websocket route", "/ws/chat", []string{"Upgrade", "websocket, h2c"}},
+		{"an upgrade NGINX passes as X-Original-Upgrade", "/orders", []string{"X-Original-Upgrade", "h2c"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := ask(tt.path, tt.extra...)
+			wantRefused(t, resp, body, http.StatusForbidden, "forbidden")
+		})
+	}
+	resp, body := ask("/ws/chat", "Connection", "Upgrade", "Upgrade", "websocket")
+	wantAllowed(t, resp, body, "alice")
+	resp, body = ask("/orders")
+	wantAllowed(t, resp, body, "alice")
+}

@@ -86,7 +86,7 @@ var proxyRefusals = []refusalRow{
 	{isErr(errLogoutMethod), badRequest(http.StatusMethodNotAllowed, "invalid_request")},
 	{isErr(errLogoutForeignRefresh), badRequest(http.StatusForbidden, "forbidden")},
 	{isErr(errDecisionRequest), badRequest(http.StatusBadRequest, "invalid_request")},
-	{isErr(errRefreshNeedsBody, errOwnPathDecision), badRequest(http.StatusForbidden, "forbidden")},
+	{isErr(errRefreshNeedsBody, errOwnPathDecision, errDecisionUpgrade), badRequest(http.StatusForbidden, "forbidden")},
 	{isErr(errLogoutNoJTI, errLogoutRefreshNoJTI, errLogoutNoSubject, errLogoutInvalidRefresh), badRequest(http.StatusBadRequest, "invalid_request")},
 	{isErr(errUpstreamTimeout), refusal{http.StatusGatewayTimeout, "upstream_timeout", OutcomeUpstreamError, nil, nil}},
 }

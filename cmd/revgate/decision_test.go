@@ -389,6 +389,10 @@ func TestRealProxiesAskRevgate(t *testing.T) {
 				refused("the logged-out token", 401, "GET", "/orders", carol)
 				refused("a logout path the proxy routes to the upstream", 403, "POST", "/auth/logout/", carol)
 			})
+			t.Run("an h2c upgrade is refused, never forwarded", func(t *testing.T) {
+				refused("an h2c upgrade", 403, "GET", "/orders", alice,
+					"Connection", "Upgrade, HTTP2-Settings", "Upgrade", "h2c", "Http2-Settings", "AAMAAABkAAQCAAAAAAIAAAAA")
+			})
 			t.Run("the store down is never 200 and never forwarded", func(t *testing.T) {
 				g.redis.Stop()
 				refused("the store down", tc.storeDown, "GET", "/orders", alice)
