@@ -201,15 +201,20 @@ func (g *Gateway) oauthRequest(w http.ResponseWriter, r *http.Request, ep oauthE
 	if err != nil {
 		return err
 	}
-	addr := remoteHost(r)
-	if ok, wait := o.failures.check(addr); !ok {
+	// Failed authentications are limited per address and presented
+	// client id, before the secret is checked, so guessing one client's
+	// secret is bounded; keyed by the address alone, one guesser behind an
+	// ingress or a load balancer (one address for everyone) would lock
+	// every client out.
+	key := remoteHost(r) + "\x00" + o.presentedClientID(r, form)
+	if ok, wait := o.failures.check(key); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
 		return errOAuthRateLimited
 	}
 	cl, err := o.authenticate(r, form)
 	if err != nil {
 		if errors.Is(err, errOAuthClient) {
-			o.failures.spend(addr)
+			o.failures.spend(key)
 			g.log.WarnContext(r.Context(), "oauth client authentication failed", "endpoint", string(ep), "remote_addr", r.RemoteAddr)
 		}
 		return err
@@ -313,6 +318,25 @@ func (o *oauthEndpoints) authenticate(r *http.Request, form url.Values) (*oauthC
 		return nil, errOAuthClient
 	}
 	return found, nil
+}
+
+// presentedClientID is the configured client a request names, by Basic or
+// in the form, whether or not it authenticates; "" for none or an id no
+// client has, so made-up ids share their address's one bucket and cannot
+// fill the limiter (client ids are not secrets).
+func (o *oauthEndpoints) presentedClientID(r *http.Request, form url.Values) string {
+	id := form.Get("client_id")
+	if authz := r.Header.Values("Authorization"); len(authz) == 1 {
+		if basicID, _, ok := parseBasic(authz[0]); ok {
+			id = basicID
+		}
+	}
+	for i := range o.clients {
+		if o.clients[i].id == id {
+			return id
+		}
+	}
+	return ""
 }
 
 // parseBasic reads client_secret_basic: "Basic " and the base64 of

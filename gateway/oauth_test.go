@@ -360,6 +360,15 @@ func TestOAuthRateLimits(t *testing.T) {
 			t.Error("no Retry-After")
 		}
 	})
+	t.Run("guessing one client's secret does not lock another client out of the same address", func(t *testing.T) {
+		h := newHarness(t, nil, withOAuth(nil))
+		form := url.Values{"token": {mint(t, tok{})}}
+		for range authFailureBurst + 5 {
+			h.oauthPost(introspectPath, form, basicAuth(opsID, "guess-0123456789abcdef")).Body.Close()
+		}
+		wantStatus(t, h.oauthPost(introspectPath, form, basicAuth(opsID, opsSecret)), 429)
+		wantStatus(t, h.oauthPost(introspectPath, form, ordersBasic), 200)
+	})
 }
 
 func TestLimiterRefillsAndStaysBounded(t *testing.T) {
