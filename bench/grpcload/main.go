@@ -29,6 +29,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"math"
 	"math/bits"
 	"os"
 	"strings"
@@ -190,7 +191,7 @@ func run(clients []authv3.AuthorizationClient, req *authv3.CheckRequest, n int, 
 	}
 	r.DurationUS = elapsed.Microseconds()
 	r.P50, r.P90, r.P99, r.P999 = all.quantile(.50), all.quantile(.90), all.quantile(.99), all.quantile(.999)
-	r.Max = float64(all.max) / 1e3
+	r.Max = math.Ceil(float64(all.max) / 1e3)
 	if all.n > 0 {
 		r.Mean = float64(sum) / float64(all.n) / 1e3
 	}
@@ -241,7 +242,8 @@ func (h *hist) merge(o *hist) {
 	h.max = max(h.max, o.max)
 }
 
-// quantile returns q's value in microseconds (a bucket's upper bound).
+// quantile returns q's value in whole microseconds, as wrk reports them
+// (a bucket's upper bound, rounded up).
 func (h *hist) quantile(q float64) float64 {
 	if h.n == 0 {
 		return 0
@@ -251,8 +253,8 @@ func (h *hist) quantile(q float64) float64 {
 	for b, c := range h.counts {
 		seen += c
 		if seen >= rank {
-			return float64(min(upper(b), h.max)) / 1e3
+			return math.Ceil(float64(min(upper(b), h.max)) / 1e3)
 		}
 	}
-	return float64(h.max) / 1e3
+	return math.Ceil(float64(h.max) / 1e3)
 }
