@@ -53,8 +53,10 @@
 #   decision        revgate's /auth-request called directly (what NGINX's
 #                   subrequest costs revgate), against the rs256 row: the
 #                   same check without forwarding
-#   grpc-check      the Envoy ext_authz gRPC Check alone: pending (no gRPC
-#                   load driver yet); skipped with a reason
+#   grpc-check      the Envoy ext_authz gRPC Check alone (the same decision
+#                   revgate's decision.grpc_listen), driven by bench/grpcload
+#                   (closed loop, --connections calls in flight over
+#                   --threads HTTP/2 connections), against the decision row
 #
 # The decision rows need a revgate whose serve starts decision.listen; the
 # run probes the listener and, when it is not there, records the rows as
@@ -210,6 +212,7 @@ go build -o "$BIN/bareproxy" ./bench/bareproxy
 go build -o "$BIN/mint" ./bench/mint
 go build -o "$BIN/load" ./bench/load
 go build -o "$BIN/loadgen" ./bench/loadgen
+go build -o "$BIN/grpcload" ./bench/grpcload
 go build -o "$BIN/report" ./bench/report
 
 param duration "$DURATION"
@@ -418,7 +421,6 @@ start_decision() {
 	if [[ -z $GRPC_SKIP ]]; then
 		if [[ -n $(ss -Htln "sport = :$grpc") ]]; then
 			DECISION_GRPC="127.0.0.1:$grpc"
-			GRPC_SKIP="pending: no gRPC load driver yet (ghz is not packaged; a bounded Go driver under bench/ is to come); the listener answers on $DECISION_GRPC"
 		else
 			GRPC_SKIP="revgate serve does not start decision.grpc_listen on this commit (config check accepts the key, nothing listens)"
 		fi
@@ -520,12 +522,14 @@ NGINX_PIDS=""
 # ---------------------------------------------------------------- rows
 PATH_="/api/orders/42"
 ROWS=()
-declare -A LABEL URL TOKENS OFFSET ROW_PID ROW_REDIS_PID HEADERS
+# DRIVER[id] is wrk (HTTP) or grpc (bench/grpcload; URL is then host:port).
+declare -A LABEL URL TOKENS OFFSET ROW_PID ROW_REDIS_PID HEADERS DRIVER
 row() { # id label addr tokenfile pid(s) [redis name]
 	ROWS+=("$1")
 	LABEL[$1]=$2
 	URL[$1]="http://$3$PATH_"
 	HEADERS[$1]=""
+	DRIVER[$1]=wrk
 	TOKENS[$1]=$4
 	OFFSET[$1]=0
 	ROW_PID[$1]=$5
@@ -568,7 +572,13 @@ else
 	URL[decision]="http://$DECISION/auth-request"
 	HEADERS[decision]=$ORIG_HEADERS
 fi
-skip_row grpc-check "revgate gRPC ext_authz Check alone (RS256)" "$GRPC_SKIP"
+if [[ -n $GRPC_SKIP ]]; then
+	skip_row grpc-check "revgate gRPC ext_authz Check alone (RS256)" "$GRPC_SKIP"
+else
+	row grpc-check "revgate gRPC ext_authz Check alone (RS256)" "$DECISION_GRPC" "$ONE" "$DECISION_PID" A
+	URL[grpc-check]=$DECISION_GRPC
+	DRIVER[grpc-check]=grpc
+fi
 
 if [[ ${#VARIANT_ENV[@]} -gt 0 ]]; then
 	gw_row rs256-variant "revgate RS256 with ${VARIANT_ENV[*]}" rs256-variant "$ONE"
@@ -585,6 +595,13 @@ fi
 # Sanity: every row answers 200 to its token, and redis C rejects the
 # revoked one (the loader's layout is the gateway's).
 for id in "${ROWS[@]}"; do
+	if [[ ${DRIVER[$id]} == grpc ]]; then
+		# A short run: every Check of the bench token answers OK.
+		out=$("$BIN/grpcload" -addr "${URL[$id]}" -token-file "${TOKENS[$id]}" -concurrency 1 -duration 200ms 2>>"$LOGS/grpcload-$id.log") || true
+		jq -e '.requests > 0 and .errors_status + .errors_read + .errors_timeout == 0' <<<"$out" >/dev/null 2>&1 \
+			|| { echo "run.sh: row $id: Check did not answer OK: $out" >&2; exit 1; }
+		continue
+	fi
 	extra=()
 	while IFS= read -r h; do [[ -n $h ]] && extra+=(-H "$h"); done <<<"${HEADERS[$id]}"
 	code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(head -1 "${TOKENS[$id]}")" "${extra[@]}" "${URL[$id]}")
@@ -593,10 +610,22 @@ done
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$KEYS/token-rs256-revoked.txt")" "http://${GW_ADDR[rs256-c]}$PATH_")
 [[ $code == 401 ]] || { echo "run.sh: a revoked token answered $code on redis C, not 401" >&2; exit 1; }
 
-# run_wrk id duration: one wrk run of a row; prints its WRKJSON object and
-# advances the row's token offset.
+# run_wrk id duration: one wrk run of a row (bench/grpcload for a gRPC
+# row); sets WRK_JSON to its WRKJSON object and advances the row's token
+# offset.
 run_wrk() {
 	local id=$1 d=$2 out json
+	if [[ ${DRIVER[$id]} == grpc ]]; then
+		out=$("$BIN/grpcload" -addr "${URL[$id]}" -token-file "${TOKENS[$id]}" -concurrency "$CONNECTIONS" \
+			-conns "$THREADS" -duration "$d" -timeout 2s 2>>"$LOGS/grpcload-$id.log") || true
+		echo "$out" >>"$LOGS/grpcload-$id.log"
+		if ! WRK_JSON=$(jq -ce 'select(.requests != null)' <<<"$out" 2>/dev/null); then
+			echo "run.sh: grpcload failed on row $id:" >&2
+			echo "$out" >&2
+			exit 1
+		fi
+		return
+	fi
 	out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$d" --timeout 2s -s bench/wrk/tokens.lua "${URL[$id]}" \
 		-- "${TOKENS[$id]}" "${OFFSET[$id]}" "$THREADS" "${HEADERS[$id]}" 2>&1) || true
 	echo "$out" >>"$LOGS/wrk-$id.log"

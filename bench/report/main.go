@@ -373,6 +373,18 @@ func write(w io.Writer, recs []Record) {
 		fmt.Fprintln(w)
 	}
 
+	// gRPC ext_authz Check against the HTTP decision endpoint: the same
+	// revgate and check, no target. The gRPC client (bench/grpcload) costs
+	// the shared CPUs more per request than wrk does, which weighs on its
+	// requests/s; CPU µs/req of revgate is the fairer comparison.
+	if r, ok := ratio("grpc-check", "decision"); ok {
+		fmt.Fprintf(w, "\n%s vs %s in the same rounds: %.3f of its requests/s", labels["grpc-check"], labels["decision"], r)
+		if g, d := stats["grpc-check"], stats["decision"]; len(g.cpu) > 0 && len(d.cpu) > 0 {
+			fmt.Fprintf(w, ", %.0f vs %.0f revgate CPU µs/req", median(g.cpu), median(d.cpu))
+		}
+		fmt.Fprintln(w, " (client CPU differs: read the CPU figures first)")
+	}
+
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Performance targets")
 	fmt.Fprintln(w)

@@ -97,3 +97,31 @@ func TestDecisionTargetsAreRatiosWithinARoundOrSayWhyNot(t *testing.T) {
 		t.Errorf("report lacks %q:\n%s", want, out.String())
 	}
 }
+
+func TestGRPCCheckIsComparedWithTheDecisionEndpoint(t *testing.T) {
+	cpu := func(id string, round, requests int, ms float64) string {
+		b, _ := json.Marshal(map[string]any{
+			"kind": "wrk", "id": id, "repeat": round, "server_cpu_ms": ms,
+			"wrk": map[string]any{"requests": requests, "duration_us": 1_000_000, "p50_us": 1000, "p99_us": 5000},
+		})
+		return string(b)
+	}
+	recs := parse(t,
+		`{"kind":"row","id":"decision","label":"revgate decision alone"}`,
+		`{"kind":"row","id":"grpc-check","label":"gRPC Check alone"}`,
+		cpu("decision", 1, 10000, 500), cpu("grpc-check", 1, 8000, 480),
+		cpu("decision", 2, 20000, 1000), cpu("grpc-check", 2, 18000, 1080),
+	)
+	var out bytes.Buffer
+	write(&out, recs)
+	got := out.String()
+	for _, want := range []string{
+		"| gRPC Check alone | 13 000 | 8 000–18 000 |",
+		// Rounds give 0.80 and 0.90; CPU 60 and 50 µs/req in both rounds.
+		"gRPC Check alone vs revgate decision alone in the same rounds: 0.850 of its requests/s, 60 vs 50 revgate CPU µs/req",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report lacks %q:\n%s", want, got)
+		}
+	}
+}
