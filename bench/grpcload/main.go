@@ -30,7 +30,6 @@ import (
 	"fmt"
 	"log"
 	"math"
-	"math/bits"
 	"os"
 	"strings"
 	"sync"
@@ -41,6 +40,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+
+	"github.com/revgate/revgate/bench/internal/latency"
 )
 
 // Result is the WRKJSON shape bench/report reads.
@@ -124,7 +125,7 @@ func main() {
 }
 
 type worker struct {
-	h                         hist
+	h                         latency.Hist
 	ok, status, rpc, timeouts int64
 	firstErr                  string
 	sumNS                     int64
@@ -154,7 +155,7 @@ func run(clients []authv3.AuthorizationClient, req *authv3.CheckRequest, n int, 
 				switch {
 				case err == nil && codes.Code(resp.GetStatus().GetCode()) == codes.OK:
 					w.ok++
-					w.h.record(el)
+					w.h.Record(el)
 					w.sumNS += int64(el)
 					continue
 				case err == nil:
@@ -174,12 +175,12 @@ func run(clients []authv3.AuthorizationClient, req *authv3.CheckRequest, n int, 
 	wg.Wait()
 	elapsed := time.Since(start)
 
-	var all hist
+	var all latency.Hist
 	var r Result
 	var sum int64
 	for i := range ws {
 		w := &ws[i]
-		all.merge(&w.h)
+		all.Merge(&w.h)
 		r.ErrorsStatus += w.status
 		r.ErrorsRead += w.rpc
 		r.ErrorsTimeout += w.timeouts
@@ -190,71 +191,10 @@ func run(clients []authv3.AuthorizationClient, req *authv3.CheckRequest, n int, 
 		}
 	}
 	r.DurationUS = elapsed.Microseconds()
-	r.P50, r.P90, r.P99, r.P999 = all.quantile(.50), all.quantile(.90), all.quantile(.99), all.quantile(.999)
-	r.Max = math.Ceil(float64(all.max) / 1e3)
-	if all.n > 0 {
-		r.Mean = float64(sum) / float64(all.n) / 1e3
+	r.P50, r.P90, r.P99, r.P999 = math.Ceil(all.Quantile(.50)), math.Ceil(all.Quantile(.90)), math.Ceil(all.Quantile(.99)), math.Ceil(all.Quantile(.999))
+	r.Max = math.Ceil(float64(all.Max) / 1e3)
+	if all.N > 0 {
+		r.Mean = float64(sum) / float64(all.N) / 1e3
 	}
 	return r
-}
-
-// hist is a log-linear histogram of nanoseconds (as bench/loadgen's):
-// values below 2^subBits are exact; above, each power of two is split
-// into 2^subBits buckets.
-type hist struct {
-	counts [64 << subBits]int64
-	n      int64
-	max    int64
-}
-
-const subBits = 7
-
-func bucket(v int64) int {
-	if v < 1<<subBits {
-		return int(v)
-	}
-	e := bits.Len64(uint64(v)) - subBits - 1
-	return (e+1)<<subBits + int(v>>e) - 1<<subBits
-}
-
-// upper is the largest value in bucket b.
-func upper(b int) int64 {
-	if b < 1<<subBits {
-		return int64(b)
-	}
-	e := b>>subBits - 1
-	m := int64(b&(1<<subBits-1) + 1<<subBits)
-	return (m+1)<<e - 1
-}
-
-func (h *hist) record(d time.Duration) {
-	v := max(int64(d), 0)
-	h.counts[bucket(v)]++
-	h.n++
-	h.max = max(h.max, v)
-}
-
-func (h *hist) merge(o *hist) {
-	for i, c := range o.counts {
-		h.counts[i] += c
-	}
-	h.n += o.n
-	h.max = max(h.max, o.max)
-}
-
-// quantile returns q's value in whole microseconds, as wrk reports them
-// (a bucket's upper bound, rounded up).
-func (h *hist) quantile(q float64) float64 {
-	if h.n == 0 {
-		return 0
-	}
-	rank := int64(q*float64(h.n-1)) + 1
-	var seen int64
-	for b, c := range h.counts {
-		seen += c
-		if seen >= rank {
-			return math.Ceil(float64(min(upper(b), h.max)) / 1e3)
-		}
-	}
-	return math.Ceil(float64(h.max) / 1e3)
 }

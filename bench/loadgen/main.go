@@ -31,13 +31,14 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"math/bits"
 	"net"
 	"net/url"
 	"os"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/revgate/revgate/bench/internal/latency"
 )
 
 // Result is what loadgen prints.
@@ -138,7 +139,7 @@ func (l *loader) drive(rate float64, d time.Duration) Result {
 	total := int(rate * d.Seconds())
 	due := make(chan release, total)
 	n := len(l.conns)
-	hists, dueHists := make([]hist, n), make([]hist, n)
+	hists, dueHists := make([]latency.Hist, n), make([]latency.Hist, n)
 	stats := make([]struct{ errs, non200, late int64 }, n)
 	var wg sync.WaitGroup
 	for w := range n {
@@ -158,8 +159,8 @@ func (l *loader) drive(rate float64, d time.Duration) Result {
 					st.non200++
 				}
 				now := time.Now()
-				h.record(now.Sub(rel.at))
-				hd.record(now.Sub(rel.due))
+				h.Record(now.Sub(rel.at))
+				hd.Record(now.Sub(rel.due))
 			}
 		})
 	}
@@ -180,20 +181,20 @@ func (l *loader) drive(rate float64, d time.Duration) Result {
 	wg.Wait()
 	elapsed := time.Since(start)
 
-	var all, fromDue hist
+	var all, fromDue latency.Hist
 	res := Result{Rate: rate, DurationUS: elapsed.Microseconds()}
 	for w := range hists {
-		all.merge(&hists[w])
-		fromDue.merge(&dueHists[w])
+		all.Merge(&hists[w])
+		fromDue.Merge(&dueHists[w])
 		res.Errors += stats[w].errs
 		res.Non200 += stats[w].non200
 		res.Late += stats[w].late
 	}
-	res.Requests = all.n
-	res.Achieved = float64(all.n) / elapsed.Seconds()
-	res.P50, res.P90, res.P99, res.P999 = all.quantile(.5), all.quantile(.9), all.quantile(.99), all.quantile(.999)
-	res.Max = float64(all.max) / 1e3
-	res.P99Due = fromDue.quantile(.99)
+	res.Requests = all.N
+	res.Achieved = float64(all.N) / elapsed.Seconds()
+	res.P50, res.P90, res.P99, res.P999 = all.Quantile(.5), all.Quantile(.9), all.Quantile(.99), all.Quantile(.999)
+	res.Max = float64(all.Max) / 1e3
+	res.P99Due = fromDue.Quantile(.99)
 	return res
 }
 
@@ -302,63 +303,4 @@ func discardChunked(r *bufio.Reader) error {
 			return err
 		}
 	}
-}
-
-// hist is a log-linear histogram of nanoseconds: values below 2^subBits
-// are exact; above, each power of two is split into 2^subBits buckets.
-type hist struct {
-	counts [64 << subBits]int64
-	n      int64
-	max    int64
-}
-
-const subBits = 7
-
-func bucket(v int64) int {
-	if v < 1<<subBits {
-		return int(v)
-	}
-	e := bits.Len64(uint64(v)) - subBits - 1 // shift that leaves subBits+1 bits
-	return (e+1)<<subBits + int(v>>e) - 1<<subBits
-}
-
-// upper is the largest value in bucket b.
-func upper(b int) int64 {
-	if b < 1<<subBits {
-		return int64(b)
-	}
-	e := b>>subBits - 1
-	m := int64(b&(1<<subBits-1) + 1<<subBits)
-	return (m+1)<<e - 1
-}
-
-func (h *hist) record(d time.Duration) {
-	v := max(int64(d), 0)
-	h.counts[bucket(v)]++
-	h.n++
-	h.max = max(h.max, v)
-}
-
-func (h *hist) merge(o *hist) {
-	for i, c := range o.counts {
-		h.counts[i] += c
-	}
-	h.n += o.n
-	h.max = max(h.max, o.max)
-}
-
-// quantile returns q's value in microseconds (a bucket's upper bound).
-func (h *hist) quantile(q float64) float64 {
-	if h.n == 0 {
-		return 0
-	}
-	rank := int64(q*float64(h.n-1)) + 1
-	var seen int64
-	for b, c := range h.counts {
-		seen += c
-		if seen >= rank {
-			return float64(min(upper(b), h.max)) / 1e3
-		}
-	}
-	return float64(h.max) / 1e3
 }

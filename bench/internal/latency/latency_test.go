@@ -1,4 +1,4 @@
-package main
+package latency
 
 import (
 	"math/rand/v2"
@@ -25,12 +25,12 @@ func TestBucketHoldsItsValueWithinPrecision(t *testing.T) {
 }
 
 func TestQuantilesOfAUniformSpread(t *testing.T) {
-	var h hist
+	var h Hist
 	for i := 1; i <= 10_000; i++ {
-		h.record(time.Duration(i) * time.Microsecond)
+		h.Record(time.Duration(i) * time.Microsecond)
 	}
 	for _, c := range []struct{ q, want float64 }{{.5, 5000}, {.99, 9900}, {1, 10000}} {
-		got := h.quantile(c.q)
+		got := h.Quantile(c.q)
 		if got < c.want || got > c.want*(1+1.0/(1<<subBits)) {
 			t.Errorf("quantile(%v) = %vµs, want %vµs within 1/%d", c.q, got, c.want, 1<<subBits)
 		}
