@@ -84,18 +84,8 @@ func (c *Config) validateOAuth(ps *problems) {
 				ids[cl.ID] = i
 			}
 		}
-		secretKey := key + ".secret"
-		if cl.SecretFile != "" {
-			secretKey += "_file"
-		}
-		switch {
-		case cl.Secret == "" && cl.SecretFile == "":
-			ps.add(key, "needs secret or secret_file")
-		case cl.Secret == "":
-			// not read: reported with the other secrets
-		case len(cl.Secret) < minClientSecret:
-			ps.add(secretKey, "must be at least %d bytes: a short secret can be guessed", minClientSecret)
-		}
+		checkSecret(ps, key, "secret", cl.Secret, cl.SecretFile, minClientSecret,
+			fmt.Sprintf("must be at least %d bytes: a short secret can be guessed", minClientSecret))
 	}
 	if o.Enabled() && len(o.Clients) == 0 {
 		ps.add("oauth.clients", "needs at least one client when oauth.introspection_path or oauth.revocation_path is set")

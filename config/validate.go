@@ -263,18 +263,8 @@ func (c *Config) validateAdmin(ps *problems) {
 		} else {
 			names[t.Name] = i
 		}
-		tokenKey := key + ".token"
-		if t.TokenFile != "" {
-			tokenKey += "_file"
-		}
-		switch {
-		case t.Token == "" && t.TokenFile == "":
-			ps.add(key, "needs token or token_file")
-		case t.Token == "":
-			// not read: reported with the other secrets
-		case len(t.Token) < 16:
-			ps.add(tokenKey, "must be at least 16 characters: a short token can be guessed")
-		default:
+		tokenKey, ok := checkSecret(ps, key, "token", t.Token, t.TokenFile, 16, "must be at least 16 characters: a short token can be guessed")
+		if ok {
 			if j, dup := tokens[t.Token]; dup {
 				ps.add(tokenKey, "is the same token as admin.tokens[%d]: the audit log could not tell them apart", j)
 			} else {
@@ -416,4 +406,26 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// checkSecret checks a secret given inline as key.name or as key.name_file
+// (which Load reads into the inline value): one of them is set, and a read
+// value is at least min bytes, else short is reported. It returns the key
+// the secret is reported under and whether it is set and long enough; a
+// file not read yet is reported with the other secrets.
+func checkSecret(ps *problems, key, name, value, file string, min int, short string) (secretKey string, ok bool) {
+	secretKey = key + "." + name
+	if file != "" {
+		secretKey += "_file"
+	}
+	switch {
+	case value == "" && file == "":
+		ps.add(key, "needs %s or %s_file", name, name)
+	case value == "":
+	case len(value) < min:
+		ps.add(secretKey, "%s", short)
+	default:
+		return secretKey, true
+	}
+	return secretKey, false
 }
