@@ -540,8 +540,7 @@ func TestRepeatedOutagesLeakNeitherGoroutinesNorConnections(t *testing.T) {
 
 	// Warm up every pool (HTTP client, proxy transport, Redis) before
 	// taking the baseline.
-	burst := func(want int) {
-		t.Helper()
+	tryBurst := func(want int) int64 {
 		var wg sync.WaitGroup
 		var wrong atomic.Int64
 		for range 8 {
@@ -554,8 +553,20 @@ func TestRepeatedOutagesLeakNeitherGoroutinesNorConnections(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		if n := wrong.Load(); n != 0 {
+		return wrong.Load()
+	}
+	burst := func(want int) {
+		t.Helper()
+		if n := tryBurst(want); n != 0 {
 			t.Fatalf("%d of 32 requests did not get %d", n, want)
+		}
+	}
+	// The first burst dials every pool at once; on a loaded machine under
+	// -race a cold dial can outlast the 200ms lookup timeout. That is not
+	// what this test is about, so the warm-up may take a few tries.
+	for try := 1; tryBurst(http.StatusOK) != 0; try++ {
+		if try == 5 {
+			t.Fatal("the gateway never answered a warm-up burst with 200s")
 		}
 	}
 	burst(http.StatusOK)
