@@ -96,6 +96,10 @@ type JWT struct {
 	Leeway time.Duration `mapstructure:"leeway" yaml:"leeway"`
 	// SubjectClaim names the claim holding the user. Default "sub".
 	SubjectClaim string `mapstructure:"subject_claim" yaml:"subject_claim"`
+	// SessionClaim names the claim holding the identity provider's session
+	// id (OpenID Connect's sid), checked against revoked sessions
+	// (revocation rule 4). "" turns session revocation off. Default "sid".
+	SessionClaim string `mapstructure:"session_claim" yaml:"session_claim"`
 	// RequiredClaims maps a claim to the exact value it must have. Claim
 	// names keep their case. Default none.
 	RequiredClaims map[string]any `mapstructure:"required_claims" yaml:"required_claims"`

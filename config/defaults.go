@@ -22,6 +22,7 @@ func Default() Config {
 			Algorithms:             []string{"RS256"},
 			Leeway:                 30 * time.Second,
 			SubjectClaim:           "sub",
+			SessionClaim:           "sid",
 			VerifyCacheSize:        10000,
 			Lookup:                 []string{"header:Authorization:Bearer"},
 			ForwardHeaders:         map[string]string{"X-Revgate-Subject": "sub"},

@@ -23,6 +23,7 @@ func TestDefault(t *testing.T) {
 			Algorithms:             []string{"RS256"},
 			Leeway:                 30 * time.Second,
 			SubjectClaim:           "sub",
+			SessionClaim:           "sid",
 			VerifyCacheSize:        10000,
 			Lookup:                 []string{"header:Authorization:Bearer"},
 			ForwardHeaders:         map[string]string{"X-Revgate-Subject": "sub"},
@@ -150,6 +151,7 @@ jwt:
   audience: ["api", "admin"]
   leeway: 0
   subject_claim: user_id
+  session_claim: ""
   required_claims: {token_type: access}
   refresh_required_claims: {token_type: refresh}
   refresh_reuse_detection: true
@@ -195,6 +197,7 @@ server:
 	want.JWT.Audience = StringList{"api", "admin"}
 	want.JWT.Leeway = 0
 	want.JWT.SubjectClaim = "user_id"
+	want.JWT.SessionClaim = "" // an explicit "" turns the default off
 	want.JWT.RequiredClaims = map[string]any{"token_type": "access"}
 	want.JWT.RefreshRequiredClaims = map[string]any{"token_type": "refresh"}
 	want.JWT.RefreshReuseDetection = true

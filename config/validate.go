@@ -142,6 +142,12 @@ func (c *Config) validateJWT(ps *problems) {
 	if j.SubjectClaim == "" {
 		ps.add("jwt.subject_claim", `is required (for example "sub")`)
 	}
+	switch j.SessionClaim {
+	case "exp", "nbf", "iat", "aud":
+		// A session id is a string; these never are, so every token
+		// carrying one would be refused as malformed.
+		ps.add("jwt.session_claim", `must name a string claim (for example "sid"), not %q; "" turns session revocation off`, j.SessionClaim)
+	}
 	checkClaims(ps, "jwt.required_claims", j.RequiredClaims)
 	checkClaims(ps, "jwt.refresh_required_claims", j.RefreshRequiredClaims)
 

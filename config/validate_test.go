@@ -17,6 +17,8 @@ func TestValidateAcceptsValidConfigs(t *testing.T) {
 		modify func(c *Config)
 	}{
 		{"the minimal config is valid", func(c *Config) {}},
+		{"an empty session_claim (session revocation off) is valid", func(c *Config) { c.JWT.SessionClaim = "" }},
+		{"a session_claim of another name is valid", func(c *Config) { c.JWT.SessionClaim = "session_state" }},
 		{"an HMAC-only config is valid", func(c *Config) {
 			c.JWT.JWKSURL = ""
 			c.JWT.Algorithms = []string{"HS256"}
@@ -193,6 +195,8 @@ func TestValidateReportsEachProblemByKey(t *testing.T) {
 			[]Problem{{"jwt.leeway", "must not be negative"}}},
 		{"subject_claim is required", func(c *Config) { c.JWT.SubjectClaim = "" },
 			[]Problem{{"jwt.subject_claim", `is required (for example "sub")`}}},
+		{"session_claim names no numeric registered claim", func(c *Config) { c.JWT.SessionClaim = "iat" },
+			[]Problem{{"jwt.session_claim", `must name a string claim (for example "sid"), not "iat"; "" turns session revocation off`}}},
 		{"a required claim has a value", func(c *Config) { c.JWT.RequiredClaims = map[string]any{"token_type": nil} },
 			[]Problem{{"jwt.required_claims[token_type]", "needs a value"}}},
 		{"a required claim has a name", func(c *Config) { c.JWT.RefreshRequiredClaims = map[string]any{"": "x"} },

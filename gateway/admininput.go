@@ -14,6 +14,7 @@ import (
 const (
 	maxJTIBytes     = 1024
 	maxSubjectBytes = 4096
+	maxSessionBytes = 4096
 	maxReasonBytes  = 1024
 )
 

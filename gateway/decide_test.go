@@ -78,6 +78,8 @@ func TestDecideRefusesExactlyAsTheProxyDoes(t *testing.T) {
 	h := newHarness(t, nil, decisionRoutes)
 	revoked := mint(t, tok{sub: "gone"})
 	h.mustAdmin(http.MethodPost, "/v1/revocations/tokens", `{"token":"`+revoked+`"}`)
+	ofRevokedSession := mint(t, tok{sub: "alice", extra: map[string]any{"sid": "ended"}})
+	h.mustAdmin(http.MethodPost, "/v1/revocations/sessions/ended", "")
 	tests := []struct {
 		name, uri, token string
 		status           int
@@ -85,6 +87,7 @@ func TestDecideRefusesExactlyAsTheProxyDoes(t *testing.T) {
 	}{
 		{"no token", "/orders", "", 401, OutcomeNoToken},
 		{"a revoked token", "/orders", revoked, 401, OutcomeRevokedJTI},
+		{"a token of a revoked session", "/orders", ofRevokedSession, 401, OutcomeRevokedSession},
 		{"a tampered token", "/orders", mint(t, tok{}) + "x", 401, OutcomeInvalidToken},
 		{"an encoded slash", "/public/..%2Forders", "", 400, OutcomeBadRequest},
 		{"a dot segment with parameters", "/public/..;/orders", "", 400, OutcomeBadRequest},

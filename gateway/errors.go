@@ -22,6 +22,7 @@ const (
 	OutcomeRevokedJTI       = "revoked_jti"
 	OutcomeRevokedSubject   = "revoked_subject"
 	OutcomeRevokedGlobal    = "revoked_global"
+	OutcomeRevokedSession   = "revoked_session"
 	OutcomeRefreshReused    = "refresh_reused"
 	OutcomeStoreUnavailable = "store_unavailable"
 	OutcomeStoreFailOpen    = "store_fail_open"
@@ -72,6 +73,7 @@ var proxyRefusals = []refusalRow{
 	{isErr(ErrRevokedJTI), tokenRefusal(OutcomeRevokedJTI)},
 	{isErr(ErrRevokedSubject), tokenRefusal(OutcomeRevokedSubject)},
 	{isErr(ErrRevokedGlobal), tokenRefusal(OutcomeRevokedGlobal)},
+	{isErr(ErrRevokedSession), tokenRefusal(OutcomeRevokedSession)},
 	{isErr(ErrReusedRefresh), tokenRefusal(OutcomeRefreshReused)},
 	{isTokenError, tokenRefusal(OutcomeInvalidToken)},
 	{isErr(errLogoutStoreFailedHalf), refusal{http.StatusServiceUnavailable, "revocation_unavailable", OutcomeStoreUnavailable, nil, nil}},

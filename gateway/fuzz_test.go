@@ -310,7 +310,7 @@ func FuzzParseTime(f *testing.F) {
 }
 
 // adminBodyFields are the fields a 400 from the admin API may name.
-var adminBodyFields = []string{"token: ", "jti: ", "expires_at: ", "reason: ", "before: ", "subject: ", errBadBody.Error()}
+var adminBodyFields = []string{"token: ", "jti: ", "expires_at: ", "reason: ", "before: ", "subject: ", "session: ", errBadBody.Error()}
 
 func FuzzAdminBodies(f *testing.F) {
 	fg := newFuzzGateway(f, nil, nil)
@@ -319,7 +319,7 @@ func FuzzAdminBodies(f *testing.F) {
 		"$NOJTI":   mint(f, tok{sub: "alice", jti: "-"}),
 		"$EXPIRED": mint(f, tok{sub: "alice", iat: time.Now().Add(-3 * time.Hour), exp: time.Now().Add(-2 * time.Hour)}),
 	}
-	endpoints := []string{"/v1/revocations/tokens", "/v1/revocations/subjects/alice", "/v1/revocations/all"}
+	endpoints := []string{"/v1/revocations/tokens", "/v1/revocations/subjects/alice", "/v1/revocations/all", "/v1/revocations/sessions/s1"}
 	f.Fuzz(func(t *testing.T, endpoint uint8, body []byte) {
 		store := fg.reset()
 		ep := endpoints[int(endpoint)%len(endpoints)]
@@ -365,6 +365,17 @@ func FuzzAdminBodies(f *testing.F) {
 				t.Fatalf("answered 200 for jti until %v but nothing is stored", exp)
 			case err != nil && !errors.Is(err, revocation.ErrNotFound):
 				t.Fatal(err)
+			}
+			return
+		}
+		if ep == endpoints[3] {
+			exp, err := time.Parse(time.RFC3339, str(resp["expires_at"]))
+			if resp["session"] != "s1" || resp["revoked"] != true || err != nil {
+				t.Fatalf("200 without session, revoked and expires_at: %v", resp)
+			}
+			rec, err := store.GetSession(ctx, "s1")
+			if err != nil || !rec.ExpiresAt.Equal(exp) {
+				t.Fatalf("answered expires_at %v, stored %+v, %v", exp, rec, err)
 			}
 			return
 		}
@@ -419,9 +430,11 @@ func FuzzAdminPathParams(f *testing.F) {
 		var postBody []byte
 		var limit int
 		want := value
-		switch kind % 4 {
+		switch kind % 6 {
 		case 0, 2:
 			prefix, field, limit = subjectsPrefix, "subject", maxSubjectBytes
+		case 4, 5:
+			prefix, field, limit = sessionsPrefix, "session", maxSessionBytes
 		case 1, 3:
 			prefix, field, limit = tokensPrefix, "jti", maxJTIBytes
 			// JSON carries only valid UTF-8: what the API sees is what the
@@ -433,7 +446,7 @@ func FuzzAdminPathParams(f *testing.F) {
 		}
 		valid := want != "" && len(want) <= limit && utf8.ValidString(want)
 		target := prefix + url.PathEscape(want)
-		if kind%4 >= 2 {
+		if k := kind % 6; k == 2 || k == 3 || k == 5 {
 			// The raw bytes as a client might send them, unescaped.
 			target = prefix + value
 			u, err := url.ParseRequestURI(target)
@@ -456,7 +469,7 @@ func FuzzAdminPathParams(f *testing.F) {
 			}
 		}
 
-		if field == "subject" {
+		if field != "jti" {
 			post = target
 		} else {
 			post = "/v1/revocations/tokens"

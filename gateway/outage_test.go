@@ -237,11 +237,24 @@ type countingStore struct {
 	revocation.Store
 	checks atomic.Int64
 	writes atomic.Int64
+	// lastQuery is the Query of the latest Check.
+	lastQuery atomic.Pointer[revocation.Query]
 }
 
 func (s *countingStore) Check(ctx context.Context, q revocation.Query) (revocation.State, error) {
 	s.checks.Add(1)
+	s.lastQuery.Store(&q)
 	return s.Store.Check(ctx, q)
+}
+
+func (s *countingStore) RevokeSession(ctx context.Context, sid string, until time.Time) error {
+	s.writes.Add(1)
+	return s.Store.RevokeSession(ctx, sid, until)
+}
+
+func (s *countingStore) UnrevokeSession(ctx context.Context, sid string) error {
+	s.writes.Add(1)
+	return s.Store.UnrevokeSession(ctx, sid)
 }
 
 func (s *countingStore) RevokeToken(ctx context.Context, jti string, exp time.Time) error {

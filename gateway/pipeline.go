@@ -16,6 +16,7 @@ var (
 	ErrRevokedJTI     = fmt.Errorf("%w: jti revoked", jwtverify.ErrTokenRevoked)
 	ErrRevokedSubject = fmt.Errorf("%w: subject revoked", jwtverify.ErrTokenRevoked)
 	ErrRevokedGlobal  = fmt.Errorf("%w: all tokens revoked", jwtverify.ErrTokenRevoked)
+	ErrRevokedSession = fmt.Errorf("%w: session revoked", jwtverify.ErrTokenRevoked)
 	ErrReusedRefresh  = fmt.Errorf("%w: refresh token reused", jwtverify.ErrTokenRevoked)
 )
 
@@ -53,7 +54,7 @@ func (p *pipeline) authorize(ctx context.Context, raw string, purpose jwtverify.
 	return claims, p.checkRevoked(ctx, claims, purpose == jwtverify.PurposeRefresh)
 }
 
-// checkRevoked applies the three revocation rules (and, for refresh tokens,
+// checkRevoked applies the four revocation rules (and, for refresh tokens,
 // the reuse rule) to verified claims.
 func (p *pipeline) checkRevoked(ctx context.Context, c *jwtverify.Claims, refresh bool) error {
 	ticket, err := p.breaker.allow()
@@ -64,7 +65,7 @@ func (p *pipeline) checkRevoked(ctx context.Context, c *jwtverify.Claims, refres
 	lookupCtx, cancel := context.WithTimeout(ctx, p.lookupTimeout)
 	defer cancel()
 	start := time.Now()
-	st, err := p.store.Check(lookupCtx, revocation.Query{JTI: c.JTI, Subject: c.Subject, Used: refresh && c.JTI != ""})
+	st, err := p.store.Check(lookupCtx, revocation.Query{JTI: c.JTI, Subject: c.Subject, Session: c.Session, Used: refresh && c.JTI != ""})
 	p.metrics.storeLookup.Observe(time.Since(start).Seconds())
 	clientGone := ctx.Err() != nil
 	p.breaker.done(ticket, err, clientGone)
@@ -83,13 +84,16 @@ func (p *pipeline) checkRevoked(ctx context.Context, c *jwtverify.Claims, refres
 // revokedBy says which rule, if any, rejects a token with claims c given the
 // stored state st. Times compare in whole seconds: a token issued in the same
 // second as a mark is revoked, and a token without iat is revoked by any mark
-// that applies to it.
+// that applies to it. Where several rules match, the most specific names
+// the outcome: the token, its session, its subject, then everything.
 func revokedBy(c *jwtverify.Claims, st revocation.State) error {
 	switch {
 	case st.JTIRevoked:
 		return &jwtverify.TokenError{Err: ErrRevokedJTI, Description: jwtverify.ErrTokenRevoked.Error()}
 	case st.JTIUsed:
 		return &jwtverify.TokenError{Err: ErrReusedRefresh, Description: jwtverify.ErrTokenRevoked.Error()}
+	case st.SessionRevoked:
+		return &jwtverify.TokenError{Err: ErrRevokedSession, Description: jwtverify.ErrTokenRevoked.Error()}
 	case issuedBy(c.IssuedAt, st.SubjectMark):
 		return &jwtverify.TokenError{Err: ErrRevokedSubject, Description: jwtverify.ErrTokenRevoked.Error()}
 	case issuedBy(c.IssuedAt, st.GlobalMark):

@@ -15,6 +15,9 @@ const DefaultKeyPrefix = "revgate:"
 //	u:<digest(jti)>   used refresh jti; value: a nonce of the call that
 //	                  recorded it (see usedSrc), expiring with the record
 //	s:<enc(subject)>  subject mark; value: the mark, unix seconds
+//	l:<digest(sid)>   revoked session (the identity provider's login
+//	                  session, jwt.session_claim); value: 1, expiring with
+//	                  the record, like a revoked jti
 //	g                 global mark; value: the mark, unix seconds
 //
 // Revoked jtis are the bulk of the data, so their records are as small as
@@ -26,6 +29,7 @@ const (
 	tagToken   = "t:"
 	tagUsed    = "u:"
 	tagSubject = "s:"
+	tagSession = "l:"
 	tagGlobal  = "g"
 )
 
@@ -47,10 +51,16 @@ func DigestJTI(jti string) string {
 	return string(sum[:16])
 }
 
+// DigestSession is a session id's part of its key, DigestJTI's digest:
+// the key's tag, not the digest, keeps a session apart from a jti of the
+// same text, and the digest bounds the key of a 1 KiB sid.
+func DigestSession(sid string) string { return DigestJTI(sid) }
+
 // keys builds the keys of one key prefix.
 type keys struct{ prefix string }
 
-func (k keys) token(jti string) string { return k.prefix + tagToken + DigestJTI(jti) }
-func (k keys) used(jti string) string  { return k.prefix + tagUsed + DigestJTI(jti) }
-func (k keys) subject(s string) string { return k.prefix + tagSubject + EncodeKeyPart(s) }
-func (k keys) global() string          { return k.prefix + tagGlobal }
+func (k keys) token(jti string) string   { return k.prefix + tagToken + DigestJTI(jti) }
+func (k keys) used(jti string) string    { return k.prefix + tagUsed + DigestJTI(jti) }
+func (k keys) subject(s string) string   { return k.prefix + tagSubject + EncodeKeyPart(s) }
+func (k keys) session(sid string) string { return k.prefix + tagSession + DigestSession(sid) }
+func (k keys) global() string            { return k.prefix + tagGlobal }

@@ -30,7 +30,7 @@ func FuzzSubjectKey(f *testing.F) {
 		if enc != EncodeKeyPart(subject) {
 			t.Fatalf("subject key does not use EncodeKeyPart")
 		}
-		if k.token(subject) == key || k.used(subject) == key || k.global() == key {
+		if k.token(subject) == key || k.used(subject) == key || k.session(subject) == key || k.global() == key {
 			t.Fatalf("subject key %q equals a jti, used or global key", key)
 		}
 	})
@@ -44,6 +44,7 @@ func TestKeyLayout(t *testing.T) {
 		{"a revoked jti", k.token("abc"), "p:t:" + "\xba\x78\x16\xbf\x8f\x01\xcf\xea\x41\x41\x40\xde\x5d\xae\x22\x23"},
 		{"a used jti", k.used("abc"), "p:u:" + "\xba\x78\x16\xbf\x8f\x01\xcf\xea\x41\x41\x40\xde\x5d\xae\x22\x23"},
 		{"a subject", k.subject("a:b{c}"), "p:s:YTpie2N9"},
+		{"a revoked session", k.session("abc"), "p:l:" + "\xba\x78\x16\xbf\x8f\x01\xcf\xea\x41\x41\x40\xde\x5d\xae\x22\x23"},
 		{"the global mark", k.global(), "p:g"},
 		{"an empty subject", k.subject(""), "p:s:"},
 	}

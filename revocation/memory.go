@@ -29,8 +29,8 @@ type Memory struct {
 }
 
 // memKey names a record, as a Redis key does: kind is one of the key
-// layout's tags (tagToken, tagUsed, tagSubject, tagGlobal) and id the jti
-// or subject ("" for the global mark). No encoding is needed: a struct
+// layout's tags (tagToken, tagUsed, tagSubject, tagSession, tagGlobal)
+// and id the jti, subject or session ("" for the global mark). No encoding is needed: a struct
 // key cannot collide.
 type memKey struct {
 	kind string
@@ -83,6 +83,9 @@ func (m *Memory) Check(_ context.Context, q Query) (State, error) {
 			st.SubjectMark = unixTime(r.value)
 		}
 	}
+	if q.Session != "" {
+		st.SessionRevoked = m.records[memKey{tagSession, q.Session}].liveAt(now)
+	}
 	if r := m.records[memKey{tagGlobal, ""}]; r.liveAt(now) {
 		st.GlobalMark = unixTime(r.value)
 	}
@@ -109,6 +112,28 @@ func (m *Memory) GetToken(_ context.Context, jti string) (TokenRevocation, error
 // UnrevokeToken implements Store.
 func (m *Memory) UnrevokeToken(_ context.Context, jti string) error {
 	m.delete(memKey{tagToken, jti})
+	return nil
+}
+
+// RevokeSession implements Store, with RevokeToken's rules.
+func (m *Memory) RevokeSession(_ context.Context, sid string, until time.Time) error {
+	exp := ceilUnix(until)
+	m.forward(memKey{tagSession, sid}, record{value: exp, expiresAt: exp})
+	return nil
+}
+
+// GetSession implements Store.
+func (m *Memory) GetSession(_ context.Context, sid string) (SessionRevocation, error) {
+	r, ok := m.get(memKey{tagSession, sid})
+	if !ok {
+		return SessionRevocation{}, ErrNotFound
+	}
+	return SessionRevocation{Session: sid, ExpiresAt: unixTime(r.expiresAt)}, nil
+}
+
+// UnrevokeSession implements Store.
+func (m *Memory) UnrevokeSession(_ context.Context, sid string) error {
+	m.delete(memKey{tagSession, sid})
 	return nil
 }
 

@@ -126,7 +126,7 @@ type Redis struct {
 	// cluster: keys live in different slots, so Check cannot use one MGET.
 	cluster bool
 	forward *redis.Script
-	// expiry and expiryOf write and read jti records (expirySrc,
+	// expiry and expiryOf write and read jti and session records (expirySrc,
 	// expiryOfSrc).
 	expiry   *redis.Script
 	expiryOf *redis.Script
@@ -171,7 +171,7 @@ func NewRedis(client redis.UniversalClient, opts RedisOptions) *Redis {
 // Check implements Store in exactly one round trip: one MGET, or on a
 // Cluster one pipeline of GETs (sent to each node concurrently).
 func (r *Redis) Check(ctx context.Context, q Query) (State, error) {
-	var buf [4]string
+	var buf [5]string
 	ks := buf[:0]
 	if q.JTI != "" {
 		ks = append(ks, r.keys.token(q.JTI))
@@ -181,6 +181,9 @@ func (r *Redis) Check(ctx context.Context, q Query) (State, error) {
 	}
 	if q.Subject != "" {
 		ks = append(ks, r.keys.subject(q.Subject))
+	}
+	if q.Session != "" {
+		ks = append(ks, r.keys.session(q.Session))
 	}
 	ks = append(ks, r.globalKey)
 
@@ -203,6 +206,10 @@ func (r *Redis) Check(ctx context.Context, q Query) (State, error) {
 		if st.SubjectMark, err = parseMark(vals[i]); err != nil {
 			return State{}, unavailable("check: subject mark", err)
 		}
+		i++
+	}
+	if q.Session != "" {
+		st.SessionRevoked = vals[i] != nil
 		i++
 	}
 	if st.GlobalMark, err = parseMark(vals[i]); err != nil {
@@ -284,6 +291,32 @@ func (r *Redis) GetToken(ctx context.Context, jti string) (TokenRevocation, erro
 // UnrevokeToken implements Store.
 func (r *Redis) UnrevokeToken(ctx context.Context, jti string) error {
 	return r.del(ctx, "unrevoke token", r.keys.token(jti))
+}
+
+// RevokeSession implements Store, with RevokeToken's rules and record
+// shape: the value 1, expiring at until.
+func (r *Redis) RevokeSession(ctx context.Context, sid string, until time.Time) error {
+	key := r.keys.session(sid)
+	return r.write(ctx, "revoke session", key, func(c redis.Cmdable) error {
+		return r.expiry.Run(ctx, c, []string{key}, ceilUnix(until)).Err()
+	})
+}
+
+// GetSession implements Store.
+func (r *Redis) GetSession(ctx context.Context, sid string) (SessionRevocation, error) {
+	exp, err := r.expiryOf.Run(ctx, r.client, []string{r.keys.session(sid)}).Int64()
+	if err != nil {
+		return SessionRevocation{}, unavailable("get session", err)
+	}
+	if exp < 0 {
+		return SessionRevocation{}, ErrNotFound
+	}
+	return SessionRevocation{Session: sid, ExpiresAt: unixTime(exp)}, nil
+}
+
+// UnrevokeSession implements Store.
+func (r *Redis) UnrevokeSession(ctx context.Context, sid string) error {
+	return r.del(ctx, "unrevoke session", r.keys.session(sid))
 }
 
 // MarkSubject implements Store. When mark plus ttl has already passed on

@@ -471,3 +471,96 @@ func TestMarkUsedIsSafeToRetry(t *testing.T) {
 		t.Fatalf("TTL %v: a later expiry was not kept", ttl)
 	}
 }
+
+// A revoked session is stored like a revoked jti: one key under its own
+// tag, the value 1, expiring when the record does.
+func TestRedisSessionKey(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	srv := redistest.Start(t, redistest.Options{})
+	const prefix = "sess:"
+	s := revocation.NewRedis(newRedisClient(t, srv), revocation.RedisOptions{KeyPrefix: prefix})
+	admin := srv.NewClient()
+	until := time.Now().Truncate(time.Second).Add(90 * time.Minute)
+	if err := s.RevokeSession(ctx, "sid-1", until); err != nil {
+		t.Fatal(err)
+	}
+	key := prefix + "l:" + revocation.DigestSession("sid-1")
+	ttl, err := admin.TTL(ctx, key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ttl - time.Until(until); d < -2*time.Second || d > 2*time.Second {
+		t.Errorf("TTL %q = %v, want %v (±2s)", key, ttl, time.Until(until).Round(time.Second))
+	}
+	if v, err := admin.Get(ctx, key).Int64(); err != nil || v != 1 {
+		t.Errorf("GET %q = %d, %v; want 1", key, v, err)
+	}
+	keys, err := admin.Keys(ctx, prefix+"*").Result()
+	if err != nil || len(keys) != 1 {
+		t.Errorf("keys after one session revocation: %q, %v; want just %q", keys, err, key)
+	}
+}
+
+// Asking about a session adds one key to Check's one round trip, never a
+// second one; not asking adds nothing.
+func TestRedisCheckWithASessionIsStillOneRoundTrip(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		newStore     func(redis.UniversalClient, revocation.RedisOptions) *revocation.Redis
+		q            revocation.Query
+		wantCmds     int64
+		wantPipeline int64
+		wantServer   map[string]int64
+	}{
+		{"standalone sends one MGET", revocation.NewRedis,
+			revocation.Query{JTI: "j1", Subject: "alice", Session: "sid-1", Used: true}, 1, 0, map[string]int64{"mget": 1}},
+		{"cluster mode sends one pipeline of GETs, one more for the session", revocation.NewRedisPipelined,
+			revocation.Query{JTI: "j1", Subject: "alice", Session: "sid-1", Used: true}, 0, 1, map[string]int64{"get": 5}},
+		{"cluster mode without a session reads no session key", revocation.NewRedisPipelined,
+			revocation.Query{Subject: "alice"}, 0, 1, map[string]int64{"get": 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			srv := redistest.Start(t, redistest.Options{})
+			client := newRedisClient(t, srv)
+			s := tt.newStore(client, revocation.RedisOptions{})
+			if err := s.RevokeSession(ctx, "sid-1", time.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Check(ctx, tt.q); err != nil {
+				t.Fatal(err)
+			}
+			admin := srv.NewClient()
+			before := commandCalls(t, admin)
+			hook := &countingHook{}
+			client.AddHook(hook)
+
+			st, err := s.Check(ctx, tt.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.SessionRevoked != (tt.q.Session != "") {
+				t.Fatalf("Check(%+v) = %+v", tt.q, st)
+			}
+			if got := hook.cmds.Load(); got != tt.wantCmds {
+				t.Errorf("Check sent %d single commands, want %d", got, tt.wantCmds)
+			}
+			if got := hook.pipelines.Load(); got != tt.wantPipeline {
+				t.Errorf("Check sent %d pipelines, want %d", got, tt.wantPipeline)
+			}
+			after := commandCalls(t, admin)
+			ran := make(map[string]int64)
+			for name, n := range after {
+				if d := n - before[name]; d != 0 {
+					ran[name] = d
+				}
+			}
+			if diff := cmp.Diff(tt.wantServer, ran); diff != "" {
+				t.Errorf("commands the server ran for one Check (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -28,6 +28,9 @@ type Query struct {
 	JTI string
 	// Subject is the canonical subject; "" when the token has none.
 	Subject string
+	// Session is the token's session id (jwt.session_claim); "" when the
+	// token has none, and then no session record is read.
+	Session string
 	// Used asks, in the same round trip, whether JTI was recorded as a used
 	// refresh token (refresh reuse detection).
 	Used bool
@@ -39,11 +42,20 @@ type State struct {
 	JTIUsed     bool
 	SubjectMark time.Time
 	GlobalMark  time.Time
+	// SessionRevoked reports a revoked Query.Session.
+	SessionRevoked bool
 }
 
 // TokenRevocation is what is recorded for a revoked jti.
 type TokenRevocation struct {
 	JTI string
+	// ExpiresAt is when the record (and so the revocation) lapses.
+	ExpiresAt time.Time
+}
+
+// SessionRevocation is what is recorded for a revoked session.
+type SessionRevocation struct {
+	Session string
 	// ExpiresAt is when the record (and so the revocation) lapses.
 	ExpiresAt time.Time
 }
@@ -64,6 +76,17 @@ type Store interface {
 	GetToken(ctx context.Context, jti string) (TokenRevocation, error)
 	// UnrevokeToken deletes the record; deleting nothing is not an error.
 	UnrevokeToken(ctx context.Context, jti string) error
+
+	// RevokeSession records the identity provider's session sid as revoked
+	// until until (the caller passes now + max_token_lifetime + leeway, by
+	// when every token of the session has expired). Revoking an already
+	// revoked session keeps the later expiry; an expiry that has passed
+	// records nothing.
+	RevokeSession(ctx context.Context, sid string, until time.Time) error
+	// GetSession returns the record for sid or ErrNotFound.
+	GetSession(ctx context.Context, sid string) (SessionRevocation, error)
+	// UnrevokeSession deletes the record; deleting nothing is not an error.
+	UnrevokeSession(ctx context.Context, sid string) error
 
 	// MarkSubject moves the subject's revoked-before mark forward to mark,
 	// atomically even under concurrent writers: a later stored mark is kept,

@@ -454,3 +454,23 @@ func TestConfigChecksumFollowsTheConfig(t *testing.T) {
 		t.Errorf("replicaCount is not config, yet checksum/config changed")
 	}
 }
+
+func TestSessionClaimIsLeftToRevgateUnlessSet(t *testing.T) {
+	jwtOf := func(args ...string) map[string]any {
+		t.Helper()
+		r := render(t, chartDir, args...)
+		dep := one[appsv1.Deployment](t, r)
+		cfg := parseConfig(t, r.configMap(dep.Spec.Template.Spec.Volumes[0].ConfigMap.Name))
+		jwt, _ := cfg["jwt"].(map[string]any)
+		return jwt
+	}
+	if v, ok := jwtOf()["session_claim"]; ok {
+		t.Errorf("by default revgate.yaml sets session_claim = %v; want it left to revgate's default", v)
+	}
+	if v := jwtOf("--set", "jwt.sessionClaim=session_state")["session_claim"]; v != "session_state" {
+		t.Errorf("jwt.sessionClaim=session_state gave session_claim = %v", v)
+	}
+	if v, ok := jwtOf("--set-string", "jwt.sessionClaim=")["session_claim"]; !ok || v != "" {
+		t.Errorf(`jwt.sessionClaim="" gave session_claim = %v (present %v); want "" (off)`, v, ok)
+	}
+}

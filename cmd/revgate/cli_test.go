@@ -343,6 +343,67 @@ func TestAdminCLIRevokesSubjectsOfAnyCharacters(t *testing.T) {
 	g.noSecretsPrinted(t)
 }
 
+func TestAdminCLIRevokesSessionsOfAnyCharacters(t *testing.T) {
+	g := startCLIGateway(t)
+	mintIn := func(t *testing.T, sid string) string {
+		t.Helper()
+		tok, err := mint(g.signer.key, jwa.ES256, mintRequest{Subject: "alice", TTL: time.Hour, Claims: map[string]any{"sid": sid}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	other := mintIn(t, "the-other-session")
+	sessions := []string{"sess-1", "a/b c?d#e%f:{g}", "..", "emoji 🎉 and Ünïcödé", strings.Repeat("ü", 512)}
+	for _, sid := range sessions {
+		t.Run(fmt.Sprintf("session %.20q", sid), func(t *testing.T) {
+			tok := mintIn(t, sid)
+			if code := g.proxyStatus(t, tok); code != 200 {
+				t.Fatalf("before: %d", code)
+			}
+			r := g.run(t, "revoke", "session", sid, "--reason", "idp logout")
+			want(t, r, 0)
+			wantLine(t, r, `revoked session `+regexp.QuoteMeta(display(sid))+` until `+rfc3339Re)
+			if code := g.proxyStatus(t, tok); code != 401 {
+				t.Fatalf("after revoke: %d, want 401", code)
+			}
+			if code := g.proxyStatus(t, other); code != 200 {
+				t.Fatalf("another session of the same user after revoke: %d, want 200", code)
+			}
+
+			r = g.run(t, "status", "session", sid)
+			want(t, r, 0)
+			wantLine(t, r, `session `+regexp.QuoteMeta(display(sid))+` is revoked until `+rfc3339Re)
+			r = g.run(t, "status", "session", sid, "-o", "json")
+			want(t, r, 0)
+			if got := decodeJSON[sessionAnswer](t, r); got.Session != sid || !got.Revoked || got.ExpiresAt.Before(time.Now().Add(23*time.Hour)) {
+				t.Fatalf("json: %+v, want the session revoked for max_token_lifetime (24h)", got)
+			}
+
+			r = g.run(t, "unrevoke", "session", sid, "-o", "json")
+			want(t, r, 0)
+			if diff := cmp.Diff(map[string]any{"session": sid, "revoked": false}, decodeJSON[map[string]any](t, r)); diff != "" {
+				t.Fatalf("json (-want +got):\n%s", diff)
+			}
+			if code := g.proxyStatus(t, tok); code != 200 {
+				t.Fatalf("after unrevoke: %d, want 200", code)
+			}
+			r = g.run(t, "status", "session", sid)
+			want(t, r, 1)
+			if r.stderr != "revgate: session "+display(sid)+" is not revoked\n" {
+				t.Fatalf("output: %s", r)
+			}
+		})
+	}
+	t.Run("a subject or jti of the session's text is not the session", func(t *testing.T) {
+		want(t, g.run(t, "revoke", "session", "shared-text"), 0)
+		want(t, g.run(t, "status", "subject", "shared-text"), 1)
+		want(t, g.run(t, "status", "token", "shared-text"), 1)
+		want(t, g.run(t, "unrevoke", "session", "shared-text"), 0)
+	})
+	g.noSecretsPrinted(t)
+}
+
 func TestAdminCLIRevokesAll(t *testing.T) {
 	g := startCLIGateway(t)
 	bob := g.mint(t, "bob", "bob-1")
@@ -396,12 +457,15 @@ var allAdminCommands = [][]string{
 	{"revoke", "token", "--jti", "j1"},
 	{"revoke", "subject", "s1"},
 	{"revoke", "all"},
+	{"revoke", "session", "sid1"},
 	{"status", "token", "j1"},
 	{"status", "subject", "s1"},
 	{"status", "all"},
+	{"status", "session", "sid1"},
 	{"unrevoke", "token", "j1"},
 	{"unrevoke", "subject", "s1"},
 	{"unrevoke", "all"},
+	{"unrevoke", "session", "sid1"},
 }
 
 func TestAdminCLIExitCodesOfEveryCommand(t *testing.T) {
@@ -475,6 +539,8 @@ func TestAdminCLIExitCodesOfEveryCommand(t *testing.T) {
 		{"an invalid --before on all", []string{"revoke", "all", "--before", "-5"}},
 		{"an empty subject", []string{"status", "subject", ""}},
 		{"a missing subject", []string{"revoke", "subject"}},
+		{"a missing session", []string{"revoke", "session"}},
+		{"an empty session", []string{"status", "session", ""}},
 		{"an admin URL that is not http(s)", []string{"status", "all", "--admin-url", "ftp://host"}},
 		{"both --admin-token and --admin-token-file", []string{"status", "all", "--admin-token", "x", "--admin-token-file", "/dev/null"}},
 		{"an unreadable --admin-token-file", []string{"status", "all", "--admin-token-file", "/no/such/file"}},

@@ -81,6 +81,7 @@ jwt:
   audience: "my-api"                  # EDIT: aud must contain it ("" = not checked)
   leeway: 30s                         # clock skew allowed on exp, nbf and iat
   subject_claim: "sub"                # the claim naming the user (simplejwt: user_id)
+  session_claim: "sid"                # the IdP session id checked against revoked sessions ("" = off)
   required_claims: {}                 # claim: exact value, e.g. {token_type: access}
   lookup: ["header:Authorization:Bearer"]   # where the token is; also "cookie:NAME", "query:NAME"
   forward_headers:                    # upstream header <- claim; clients' own copies are removed

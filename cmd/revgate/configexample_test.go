@@ -43,7 +43,7 @@ func TestConfigExampleIsCommentedAndHasEveryCommonKey(t *testing.T) {
 	for _, key := range []string{
 		"listen:", "upstream:", "url:", "timeout:", "strip_authorization:", "routes:", "prefix:", "auth:",
 		"jwks_url:", "jwks_file:", "public_key_files:", "hmac_secret_file:", "algorithms:", "issuer:", "audience:",
-		"leeway:", "subject_claim:", "required_claims:", "lookup:", "forward_headers:",
+		"leeway:", "subject_claim:", "session_claim:", "required_claims:", "lookup:", "forward_headers:",
 		"revocation:", "store:", "redis:", "password_file:", "key_prefix:", "on_store_error:", "max_token_lifetime:",
 		"logout:", "path:", "admin:", "tokens:", "name:", "token_file", "log:", "level:", "format:",
 	} {

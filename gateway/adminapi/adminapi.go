@@ -14,7 +14,7 @@ const (
 	// CodeForbidden: a browser request to an unauthenticated demo admin
 	// API (403).
 	CodeForbidden = "forbidden"
-	// CodeNotRevoked: the jti, subject or global mark asked about has no
+	// CodeNotRevoked: the jti, session, subject or global mark asked about has no
 	// revocation recorded (404).
 	CodeNotRevoked = "not_revoked"
 	// CodeNoSuchEndpoint: the path is not part of the admin API (404), as
@@ -70,6 +70,22 @@ type RevokeMark struct {
 type Mark struct {
 	Subject       string    `json:"subject,omitempty"`
 	RevokedBefore time.Time `json:"revoked_before"`
+}
+
+// RevokeSession is the optional body of POST on a session.
+type RevokeSession struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// Session is the answer about a revoked session (the identity provider's
+// session id, jwt.session_claim): POST's (with RevokedAt) and GET's.
+// ExpiresAt is when the record lapses, by when every token of the session
+// has expired.
+type Session struct {
+	Session   string    `json:"session"`
+	ExpiresAt time.Time `json:"expires_at"`
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
+	Revoked   bool      `json:"revoked"`
 }
 
 // Key describes one loaded verification key (GET /v1/keys); never key

@@ -87,6 +87,19 @@ func (v *Verifier) claims(payload []byte, p Purpose) (*Claims, error) {
 		}
 		c.Subject = sub
 	}
+	if v.sessionSlot >= 0 && vals[v.sessionSlot] != nil {
+		// A session id that is not a string, or not UTF-8, is refused
+		// rather than ignored: read as absent, it would slip past a
+		// revoked session whose id another parser decodes from it.
+		val := vals[v.sessionSlot]
+		if val[0] != '"' {
+			return nil, malformed(fmt.Sprintf("session claim %q is not a string", v.sessionClaim))
+		}
+		if !isUTF8String(val) {
+			return nil, malformed(fmt.Sprintf("session claim %q is not valid UTF-8", v.sessionClaim))
+		}
+		c.Session = unquote(val)
+	}
 	if hasExp {
 		c.ExpiresAt = exp
 	}

@@ -110,3 +110,48 @@ func TestVerifyRefusesDuplicatesOfClaimsTheCallerSaysItReads(t *testing.T) {
 		vtWantErr(t, raw, err, nil)
 	})
 }
+
+// The session claim is read like the jti: once, as a UTF-8 string. A sid
+// of another type is refused, not read as absent: that would let a token
+// of a revoked session pass whenever its issuer (or a forger holding a
+// key) wrote the id as a number or an object.
+func TestVerifyReadsTheSessionClaim(t *testing.T) {
+	k := vtKeys()
+	cfg := vtStandardConfig(t)
+	cfg.JWT.SessionClaim = "sid"
+	v := vtNewVerifier(t, cfg)
+	for _, tt := range []struct {
+		name  string
+		extra string
+		want  error
+		sid   string
+	}{
+		{"a session claim is read", `,"sid":"s1"`, nil, "s1"},
+		{"an escaped session claim is read decoded", `,"\u0073id":"a\u003ab{}ü"`, nil, "a:b{}ü"},
+		{"a token without the claim has no session", ``, nil, ""},
+		{"an empty session claim is no session", `,"sid":""`, nil, ""},
+		{"a duplicated session claim is refused", `,"sid":"s1","sid":"s2"`, ErrTokenMalformed, ""},
+		{"a numeric session claim is refused", `,"sid":42`, ErrTokenMalformed, ""},
+		{"a null session claim is refused", `,"sid":null`, ErrTokenMalformed, ""},
+		{"an object session claim is refused", `,"sid":{"id":"s1"}`, ErrTokenMalformed, ""},
+		{"a session claim of a lone surrogate is refused", `,"sid":"\ud800"`, ErrTokenMalformed, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := vtSign(t, "RS256", k.rsaA, nil, vtPayload(tt.extra))
+			c, err := v.Verify(t.Context(), raw, PurposeAccess)
+			vtWantErr(t, raw, err, tt.want)
+			if tt.want == nil && c.Session != tt.sid {
+				t.Errorf("Session = %q, want %q", c.Session, tt.sid)
+			}
+		})
+	}
+	t.Run("with session_claim off the claim is not read", func(t *testing.T) {
+		v := vtNewVerifier(t, vtStandardConfig(t))
+		raw := vtSign(t, "RS256", k.rsaA, nil, vtPayload(`,"sid":42`))
+		c, err := v.Verify(t.Context(), raw, PurposeAccess)
+		vtWantErr(t, raw, err, nil)
+		if c.Session != "" {
+			t.Errorf("Session = %q with session_claim off, want empty", c.Session)
+		}
+	})
+}

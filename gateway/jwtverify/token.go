@@ -14,6 +14,9 @@ type Claims struct {
 	// Subject is the subject_claim in canonical form (a number in canonical
 	// decimal: 42, never 42.0 or 4.2e1); "" when absent.
 	Subject string
+	// Session is the jwt.session_claim (the identity provider's session
+	// id); "" when the claim is absent, empty or not configured.
+	Session string
 	// IssuedAt is iat in whole seconds; zero when absent.
 	IssuedAt time.Time
 	// ExpiresAt is exp in whole seconds; zero when absent.

@@ -22,7 +22,8 @@ import (
 // VerifierConfig configures a Verifier.
 type VerifierConfig struct {
 	// JWT holds the keys, algorithm allow-list, iss, aud, leeway,
-	// subject_claim and required claims. Zero values of jwks_refresh (5m),
+	// subject_claim, session_claim ("" reads no session) and required
+	// claims. Zero values of jwks_refresh (5m),
 	// jwks_unknown_kid_cooldown (30s), algorithms (RS256) and subject_claim
 	// (sub) get the configuration defaults; jwks_refresh is at least 1s.
 	JWT config.JWT
@@ -65,11 +66,15 @@ type Verifier struct {
 	audiences   []string
 	// claimNames are the payload members Verify reads or the caller is
 	// known to read, indexed by slot: the registered claims first, then
-	// subject_claim, required claims, forward_headers claims and
-	// ReadClaims not among them. Each may appear in a payload only once.
+	// subject_claim, session_claim, required claims, forward_headers
+	// claims and ReadClaims not among them. Each may appear in a payload only once.
 	claimNames   []string
 	subjectClaim string
 	subjectSlot  int
+	// sessionClaim is jwt.session_claim, sessionSlot its slot; -1 when
+	// session_claim is "" (off).
+	sessionClaim string
+	sessionSlot  int
 	required     [2][]requiredClaim // by PurposeAccess, PurposeRefresh
 
 	static []*verifyKey
@@ -203,6 +208,10 @@ func newStaticVerifier(cfg VerifierConfig) (*Verifier, *slog.Logger, error) {
 		v.subjectClaim = "sub"
 	}
 	v.subjectSlot = v.slot(v.subjectClaim)
+	v.sessionClaim, v.sessionSlot = j.SessionClaim, -1
+	if v.sessionClaim != "" {
+		v.sessionSlot = v.slot(v.sessionClaim)
+	}
 	if v.required[PurposeAccess], err = v.requiredClaims("jwt.required_claims", j.RequiredClaims); err != nil {
 		return nil, nil, err
 	}

@@ -50,6 +50,10 @@ func Run(t *testing.T, newStore func(t *testing.T) revocation.Store) {
 		{"a jti, a used jti and a subject with the same text stay apart", testNamespaces},
 		{"a used refresh jti is reported only when asked for", testUsed},
 		{"marks are truncated to whole seconds, expiries rounded up", testWholeSeconds},
+		{"a revoked session is reported only when the query names it", testRevokeSession},
+		{"a session record lives until its expiry, the later one kept", testSessionExpiry},
+		{"an unrevoked session is no longer revoked", testUnrevokeSession},
+		{"odd sessions never collide with each other, jtis or subjects", testSessionsDistinct},
 		{"ping answers", testPing},
 	}
 	for _, tt := range tests {
@@ -75,6 +79,9 @@ func testEmpty(t *testing.T, s revocation.Store) {
 	wantNotFound(t, "GetSubject", err)
 	_, err = s.GetGlobal(ctx)
 	wantNotFound(t, "GetGlobal", err)
+	_, err = s.GetSession(ctx, "sid1")
+	wantNotFound(t, "GetSession", err)
+	wantState(t, s, revocation.Query{Session: "sid1"}, revocation.State{})
 }
 
 func testRevokeToken(t *testing.T, s revocation.Store) {
@@ -147,9 +154,10 @@ func testExpiry(t *testing.T, s revocation.Store) {
 	must(t, err)
 	_, err = s.MarkGlobal(ctx, mark, ttl)
 	must(t, err)
+	must(t, s.RevokeSession(ctx, "sid1", exp))
 
-	q := revocation.Query{JTI: "j1", Subject: "alice", Used: true}
-	wantState(t, s, q, revocation.State{JTIRevoked: true, JTIUsed: true, SubjectMark: mark, GlobalMark: mark})
+	q := revocation.Query{JTI: "j1", Subject: "alice", Session: "sid1", Used: true}
+	wantState(t, s, q, revocation.State{JTIRevoked: true, JTIUsed: true, SubjectMark: mark, GlobalMark: mark, SessionRevoked: true})
 
 	// Redis expires a key once the clock is past its expiry in
 	// milliseconds; a little slack covers that.
@@ -162,6 +170,8 @@ func testExpiry(t *testing.T, s revocation.Store) {
 	wantNotFound(t, "GetSubject after expiry", err)
 	_, err = s.GetGlobal(ctx)
 	wantNotFound(t, "GetGlobal after expiry", err)
+	_, err = s.GetSession(ctx, "sid1")
+	wantNotFound(t, "GetSession after expiry", err)
 }
 
 func testSubjectMark(t *testing.T, s revocation.Store) {

@@ -356,6 +356,10 @@ only the paths of the files the Secrets are mounted as.
 
 {{- $jwt := dict }}
 {{- include "revgate.copyKeys" (list $v.jwt $jwt (list "jwksUrl" "jwksRefresh" "jwksUnknownKidCooldown" "algorithms" "issuer" "audience" "leeway" "subjectClaim" "requiredClaims" "refreshRequiredClaims" "refreshReuseDetection" "lookup" "forwardHeaders")) }}
+{{- /* "" is meaningful here (session revocation off), so only null leaves the key out. */}}
+{{- if not (kindIs "invalid" (index $v.jwt "sessionClaim")) }}
+{{- $_ := set $jwt "session_claim" (index $v.jwt "sessionClaim") }}
+{{- end }}
 {{- /* 0 is meaningful here (no cache), so only null leaves the key out. */}}
 {{- if not (kindIs "invalid" (index $v.jwt "verifyCacheSize")) }}
 {{- $_ := set $jwt "verify_cache_size" (int64 (index $v.jwt "verifyCacheSize")) }}
