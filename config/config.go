@@ -20,10 +20,12 @@ type Config struct {
 	Revocation Revocation `mapstructure:"revocation" yaml:"revocation"`
 	Logout     Logout     `mapstructure:"logout" yaml:"logout"`
 	OAuth      OAuth      `mapstructure:"oauth" yaml:"oauth"`
-	Decision   Decision   `mapstructure:"decision" yaml:"decision"`
-	Admin      Admin      `mapstructure:"admin" yaml:"admin"`
-	Log        Log        `mapstructure:"log" yaml:"log"`
-	Server     Server     `mapstructure:"server" yaml:"server"`
+	// BackchannelLogout receives OpenID Connect Back-Channel Logout tokens.
+	BackchannelLogout BackchannelLogout `mapstructure:"backchannel_logout" yaml:"backchannel_logout"`
+	Decision          Decision          `mapstructure:"decision" yaml:"decision"`
+	Admin             Admin             `mapstructure:"admin" yaml:"admin"`
+	Log               Log               `mapstructure:"log" yaml:"log"`
+	Server            Server            `mapstructure:"server" yaml:"server"`
 }
 
 // Upstream is the API revgate protects.

@@ -172,11 +172,11 @@ func TestWriteYAML(t *testing.T) {
 				top = append(top, name)
 			}
 		}
-		want := []string{"listen", "upstream", "routes", "jwt", "revocation", "logout", "oauth", "decision", "admin", "log", "server"}
+		want := []string{"listen", "upstream", "routes", "jwt", "revocation", "logout", "oauth", "backchannel_logout", "decision", "admin", "log", "server"}
 		if d := cmp.Diff(want, top); d != "" {
 			t.Errorf("top-level keys (-want +got):\n%s\n%s", d, out)
 		}
-		for _, key := range []string{"max_idle_conns_per_host:", "jwks_unknown_kid_cooldown:", "required_claims:", "token_type: access", "key_prefix:", "session_claim: sid", "insecure_no_auth:", "read_header_timeout:"} {
+		for _, key := range []string{"max_idle_conns_per_host:", "jwks_unknown_kid_cooldown:", "required_claims:", "token_type: access", "key_prefix:", "session_claim: sid", "max_age: 5m", "insecure_no_auth:", "read_header_timeout:"} {
 			if !strings.Contains(out, key) {
 				t.Errorf("output lacks %q", key)
 			}

@@ -50,6 +50,7 @@ func (c *Config) Validate(checks ...Check) error {
 		checkPath(&ps, "logout.path", p)
 	}
 	c.validateOAuth(&ps)
+	c.validateBackchannel(&ps)
 	c.validateDecision(&ps)
 	c.validateAdmin(&ps)
 	oneOf(&ps, "log.level", c.Log.Level, "debug", "info", "warn", "error")

@@ -99,6 +99,11 @@ revocation:
 logout:
   path: "/auth/logout"                # self-service logout on the proxy listener; "" turns it off
 
+backchannel_logout:                   # OpenID Connect Back-Channel Logout from your identity provider
+  path: ""                            # e.g. "/oidc/backchannel-logout"; "" (default) = off; needs jwt.issuer
+  audience: []                        # when on: the client id(s) registered with this logout URL
+  max_age: 5m                         # a logout token's iat may be at most this old (plus leeway)
+
 admin:
   listen: "127.0.0.1:9090"            # the admin API, /healthz, /readyz and /metrics
   tokens:
