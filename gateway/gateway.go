@@ -84,6 +84,8 @@ type Gateway struct {
 	// oauth serves the RFC 7662 and RFC 7009 endpoints; nil when both are
 	// off.
 	oauth *oauthEndpoints
+	// bcl receives OpenID Connect Back-Channel Logout; nil when off.
+	bcl *backchannel
 
 	draining atomic.Bool
 	// evictionWarned is when /readyz last logged a failure to read the
@@ -160,7 +162,12 @@ func New(o Options) (*Gateway, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registering metrics: %w", err)
 	}
+	bcl, err := newBackchannel(cfg, o.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("registering metrics: %w", err)
+	}
 	return &Gateway{
+		bcl:            bcl,
 		cfg:            cfg,
 		store:          o.Store,
 		verifier:       o.Verifier,

@@ -407,8 +407,12 @@ var oauthClaims = []string{"scope", "client_id", "azp", "token_type"}
 // jwtverify.VerifierConfig.ReadClaims: a token repeating one of them is
 // refused rather than read with whichever copy a JSON library keeps.
 func ReadClaims(cfg *config.Config) []string {
-	if cfg.OAuth.IntrospectionPath == "" && cfg.OAuth.RevocationPath == "" {
-		return nil
+	var names []string
+	if cfg.OAuth.IntrospectionPath != "" || cfg.OAuth.RevocationPath != "" {
+		names = append(names, oauthClaims...)
 	}
-	return oauthClaims
+	if cfg.BackchannelLogout.Enabled() {
+		names = append(names, backchannelClaims...)
+	}
+	return names
 }

@@ -37,6 +37,11 @@ func (g *Gateway) serveOwnPath(w http.ResponseWriter, r *http.Request, clean str
 		fi.outcome = g.serveOAuth(w, r, ep)
 		return true
 	}
+	if g.bcl.owns(clean) {
+		fi.route = "backchannel_logout"
+		fi.outcome = g.serveBackchannel(w, r)
+		return true
+	}
 	if !isOwnPath(clean, g.cfg.Logout.Path) {
 		return false
 	}
@@ -49,5 +54,5 @@ func (g *Gateway) serveOwnPath(w http.ResponseWriter, r *http.Request, clean str
 
 // isOwn reports whether the cleaned path clean is one serveOwnPath answers.
 func (g *Gateway) isOwn(clean string) bool {
-	return isOwnPath(clean, g.cfg.Logout.Path) || g.oauth.endpoint(clean) != ""
+	return isOwnPath(clean, g.cfg.Logout.Path) || g.oauth.endpoint(clean) != "" || g.bcl.owns(clean)
 }
