@@ -290,3 +290,21 @@ func TestBackchannelLogoutStoreDownIs503AndTheRetryWorks(t *testing.T) {
 	}
 	wantStatus(t, h.postLogoutToken(tk), 400)
 }
+
+func TestBackchannelLogoutIsServedOnTheDecisionListener(t *testing.T) {
+	d := newDecisionHarness(t, nil, withBackchannel)
+	access := mint(t, tok{sub: "alice", extra: map[string]any{"sid": "sess-d"}})
+	body := url.Values{"logout_token": {signLogout(t, logoutClaims("sess-d"), "logout+jwt")}}.Encode()
+	req, _ := http.NewRequest(http.MethodPost, d.decision.URL+bclPath, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp := d.do(req)
+	wantStatus(t, resp, 200)
+	wantNoStore(t, resp)
+	if _, err := d.store.GetSession(context.Background(), "sess-d"); err != nil {
+		t.Fatalf("session not revoked: %v", err)
+	}
+	wantStatus(t, d.get("/x", access), 401)
+	if n := d.upstream.hits.Load(); n != 0 {
+		t.Errorf("upstream saw %d requests", n)
+	}
+}
