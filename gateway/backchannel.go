@@ -64,12 +64,9 @@ func newBackchannel(c *config.Config, reg prometheus.Registerer) (*backchannel, 
 		Namespace: "revgate", Name: "backchannel_logout_requests_total",
 		Help: "OpenID Connect Back-Channel Logout requests by result (accepted, invalid_request, invalid_token, replayed, store_unavailable, client_closed).",
 	}, []string{"result"})
-	if err := reg.Register(bc.requests); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if !errors.As(err, &are) {
-			return nil, err
-		}
-		bc.requests = are.ExistingCollector.(*prometheus.CounterVec)
+	var err error
+	if bc.requests, err = registerCounterVec(reg, bc.requests); err != nil {
+		return nil, err
 	}
 	return bc, nil
 }

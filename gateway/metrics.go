@@ -202,3 +202,21 @@ func (m *Metrics) evictionPolicy(policy string, err error) {
 		m.evictionSafe.Set(0)
 	}
 }
+
+// registerCounterVec registers c, or returns the one already registered
+// under its name: the front doors' counters are made per Gateway, and two
+// gateways on one registry (tests, the demo) share them.
+func registerCounterVec(reg prometheus.Registerer, c *prometheus.CounterVec) (*prometheus.CounterVec, error) {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			return nil, err
+		}
+		existing, ok := are.ExistingCollector.(*prometheus.CounterVec)
+		if !ok {
+			return nil, err
+		}
+		return existing, nil
+	}
+	return c, nil
+}

@@ -85,12 +85,9 @@ func newOAuthEndpoints(c config.OAuth, reg prometheus.Registerer, now func() tim
 		Namespace: "revgate", Name: "oauth_requests_total",
 		Help: "Requests to the OAuth endpoints by endpoint (introspection, revocation), client id (\"-\" before authentication) and answer.",
 	}, []string{"endpoint", "client", "answer"})
-	if err := reg.Register(o.requests); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if !errors.As(err, &are) {
-			return nil, err
-		}
-		o.requests = are.ExistingCollector.(*prometheus.CounterVec)
+	var err error
+	if o.requests, err = registerCounterVec(reg, o.requests); err != nil {
+		return nil, err
 	}
 	return o, nil
 }
