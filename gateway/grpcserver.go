@@ -2,7 +2,11 @@ package gateway
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"net"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -39,6 +43,11 @@ func (g *Gateway) GRPCServer() *GRPCServer {
 		// connections; grpc-go's default (one ping per 5 minutes) would
 		// answer a shorter interval with GOAWAY too_many_pings.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		// grpc-go, unlike net/http, does not recover a handler's panic:
+		// one bad request would take every gateway replica's decisions
+		// down with it.
+		grpc.ChainUnaryInterceptor(recoverUnary(g.log)),
+		grpc.ChainStreamInterceptor(recoverStream(g.log)),
 	)
 	authv3.RegisterAuthorizationServer(s.srv, extAuthz{g: g})
 	healthpb.RegisterHealthServer(s.srv, &healthService{g: g, stopping: s.stopping, interval: healthWatchInterval})
@@ -147,4 +156,49 @@ func (h *healthService) Watch(req *healthpb.HealthCheckRequest, stream grpc.Serv
 		case <-t.C:
 		}
 	}
+}
+
+// errPanicked answers a call whose handler panicked. Internal is an error
+// to Envoy, so the request is denied unless the operator chose
+// failure_mode_allow: closed, like every other failure.
+var errPanicked = status.Error(codes.Internal, "internal error")
+
+// recoverUnary turns a unary handler's panic into errPanicked and one
+// error log line with the stack (never the request: it holds the token).
+func recoverUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				logPanic(log, info.FullMethod, p)
+				resp, err = nil, errPanicked
+			}
+		}()
+		return handler(ctx, req)
+	}
+}
+
+// recoverStream does the same for streaming handlers (health Watch).
+func recoverStream(log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				logPanic(log, info.FullMethod, p)
+				err = errPanicked
+			}
+		}()
+		return handler(srv, ss)
+	}
+}
+
+// logPanic logs where a handler panicked. The panic value is logged only
+// when it is a runtime error (nil dereference, index out of range), whose
+// text the runtime wrote; any other value is named by its type alone, as it
+// may hold request data, and so a token.
+func logPanic(log *slog.Logger, method string, p any) {
+	what := fmt.Sprintf("%T", p)
+	if re, ok := p.(runtime.Error); ok {
+		what = re.Error()
+	}
+	log.Error("grpc handler panicked; call answered with Internal",
+		slog.String("method", method), slog.String("panic", what), slog.String("stack", string(debug.Stack())))
 }
