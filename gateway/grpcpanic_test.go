@@ -21,7 +21,7 @@ func TestAPanickingGRPCHandlerIsAnsweredWithInternalAndLoggedWithoutItsValue(t *
 		wantLog   string
 	}{
 		"a value of the handler's own is named by its type only": {panicWith: errors.New(secret), wantLog: "*errors.errorString"},
-		"a runtime error is logged with the runtime's text":       {panicWith: nil, wantLog: "index out of range"},
+		"a runtime error is logged with the runtime's text":      {panicWith: nil, wantLog: "index out of range"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
