@@ -1,0 +1,141 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/revgate/revgate/internal/redistest"
+)
+
+// TestHydraBackchannelLogoutRevokesTheSession runs the examples/hydra recipe
+// against a real, unmodified Ory Hydra v2.3.0: two browsers sign in as the
+// same user (two login sessions), a client_credentials client gets a token
+// of its own, and revgate, on a real Redis, checks each. Hydra ends a
+// session twice, each way sending a logout token to revgate's
+// backchannel_logout.path: RP-initiated logout with the ID token as
+// id_token_hint, and the admin API deleting a login session by sid. Only
+// that session's access token is refused afterwards.
+func TestHydraBackchannelLogoutRevokesTheSession(t *testing.T) {
+	redis := redistest.Start(t, redistest.Options{})
+	upstream := newUpstream(t, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	app := startHydraApp(t, "alice")
+	h := startHydra(t, app.url)
+	app.hydra.Store(h)
+
+	gw := startGateway(t, hydraExampleFile(t, "revgate.yaml.tmpl", map[string]string{
+		"ISSUER": h.issuer, "UPSTREAM": upstream, "REDIS": redis.URL(),
+	})+"log:\n  format: json\nserver:\n  drain_delay: 0s\n")
+
+	// The recipe's client, its logout URI at revgate's proxy listener.
+	const webSecret = "orders-web-secret-0123456789"
+	client := hydraExampleFile(t, "client.json.tmpl", map[string]string{
+		"CLIENT_SECRET": webSecret, "REDIRECT_URI": app.url + "/callback", "REVGATE": "http://" + gw.proxy,
+	})
+	if err := h.adminCall(http.MethodPost, "/admin/clients", jsonRaw(client), nil, http.StatusCreated); err != nil {
+		t.Fatal(err)
+	}
+	const batchSecret = "orders-batch-secret-0123456789"
+	if err := h.adminCall(http.MethodPost, "/admin/clients", map[string]any{
+		"client_id": "orders-batch", "client_secret": batchSecret,
+		"grant_types": []string{"client_credentials"}, "scope": "orders",
+		"token_endpoint_auth_method": "client_secret_basic",
+	}, nil, http.StatusCreated); err != nil {
+		t.Fatal(err)
+	}
+
+	a := signIn(t, h, app, newBrowser(t), "orders-web", webSecret)
+	b := signIn(t, h, app, newBrowser(t), "orders-web", webSecret)
+	batch := tokenRequest(t, h, "orders-batch", batchSecret, url.Values{"grant_type": {"client_credentials"}, "scope": {"orders"}}).AccessToken
+	sidA, sidB := accessTokenSID(t, a.AccessToken), accessTokenSID(t, b.AccessToken)
+	if sidA == sidB {
+		t.Fatalf("two browsers share the login session %q", sidA)
+	}
+	if _, claims := jwtParts(t, batch); claims["sid"] != nil {
+		t.Fatalf("the client_credentials token has a sid: %v", claims["sid"])
+	}
+
+	api := "http://" + gw.proxy + "/orders"
+	for name, tok := range map[string]string{"session A": a.AccessToken, "session B": b.AccessToken, "client_credentials": batch} {
+		wantCall(t, http.StatusOK, name+"'s token before any logout", http.MethodGet, api, tok, "")
+	}
+
+	// (a) RP-initiated logout of session A: Hydra asks the logout app,
+	// then POSTs a logout token for sid A to every client of the session
+	// that registered a backchannel_logout_uri, asynchronously.
+	get(t, newBrowser(t), h.issuer+"/oauth2/sessions/logout?"+url.Values{"id_token_hint": {a.IDToken}}.Encode())
+	waitRefused(t, gw, api, a.AccessToken, "session A after RP-initiated logout")
+	wantCall(t, http.StatusOK, "session B's token after A's logout", http.MethodGet, api, b.AccessToken, "")
+	wantCall(t, http.StatusOK, "the client_credentials token after A's logout", http.MethodGet, api, batch, "")
+
+	// (b) The admin API ends session B by its sid.
+	if err := h.adminCall(http.MethodDelete, "/admin/oauth2/auth/sessions/login?"+url.Values{"sid": {sidB}}.Encode(), nil, nil, http.StatusNoContent); err != nil {
+		t.Fatal(err)
+	}
+	waitRefused(t, gw, api, b.AccessToken, "session B after the admin API deleted it")
+	wantCall(t, http.StatusOK, "the client_credentials token after both logouts", http.MethodGet, api, batch, "")
+	wantCall(t, http.StatusUnauthorized, "session A's token still", http.MethodGet, api, a.AccessToken, "")
+
+	// One audit event per logout token, each naming Hydra and the session.
+	var events []string
+	for line := range strings.Lines(gw.stderr.String()) {
+		if strings.Contains(line, `"log":"audit"`) {
+			events = append(events, line)
+		}
+	}
+	if len(events) != 2 {
+		t.Fatalf("want 2 audit events, got %d:\n%s", len(events), strings.Join(events, ""))
+	}
+	for i, sid := range []string{sidA, sidB} {
+		for _, want := range []string{`"action":"revoke_session"`, `"actor":"oidc:` + h.issuer + `"`, `"session":"` + sid + `"`} {
+			if !strings.Contains(events[i], want) {
+				t.Errorf("audit event %d lacks %s: %s", i+1, want, events[i])
+			}
+		}
+	}
+	if n := strings.Count(h.log.String(), "Back-Channel Logout Request"); n != 2 || strings.Contains(h.log.String(), "Unable to execute OpenID Connect Back-Channel Logout") {
+		t.Errorf("hydra logged %d successful back-channel logout requests, want 2, and no failure", n)
+	}
+	for _, tok := range []string{a.AccessToken, b.AccessToken, a.IDToken, batch} {
+		if strings.Contains(gw.stderr.String(), tok) {
+			t.Error("a token appears in revgate's log")
+		}
+	}
+}
+
+// jsonRaw passes a JSON document through adminCall's encoder unchanged.
+type jsonRaw string
+
+func (j jsonRaw) MarshalJSON() ([]byte, error) { return []byte(j), nil }
+
+// accessTokenSID is the top-level sid of a Hydra access token, where the
+// recipe's consent app and oauth2.allowed_top_level_claims put it.
+func accessTokenSID(t *testing.T, tok string) string {
+	t.Helper()
+	header, claims := jwtParts(t, tok)
+	sid, _ := claims["sid"].(string)
+	if sid == "" {
+		t.Fatalf("the access token has no top-level sid: %v", claims)
+	}
+	if header["alg"] != "RS256" {
+		t.Fatalf("Hydra signed with %v, the recipe allows RS256", header["alg"])
+	}
+	return sid
+}
+
+// waitRefused waits (boundedly: Hydra sends logout tokens from a goroutine
+// after answering the browser or admin) until tok gets 401.
+func waitRefused(t *testing.T, gw *process, api, tok, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		code := call(t, http.MethodGet, api, tok, "")
+		if code == http.StatusUnauthorized {
+			return
+		}
+		if code != http.StatusOK || time.Now().After(deadline) {
+			t.Fatalf("%s: %d, want 401 within 15s", what, code)
+		}
+	}
+}
