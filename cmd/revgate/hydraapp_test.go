@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -42,24 +43,35 @@ func hydraExampleFile(t *testing.T, name string, vars map[string]string) string 
 	return out
 }
 
+// hydraVersion is the Hydra release the recipe is tested with.
+const hydraVersion = "v2.3.0"
+
 // hydraBinary finds the hydra that test.sh builds: on PATH, else in
-// $(go env GOPATH)/bin. Missing, the test fails: it never skips.
+// $(go env GOPATH)/bin. Missing, or another release, the test fails: it
+// never skips.
 func hydraBinary(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("hydra"); err == nil {
-		return p
-	}
-	out, err := exec.Command("go", "env", "GOPATH").Output()
-	if err == nil {
+	bin, err := exec.LookPath("hydra")
+	if err != nil {
+		out, _ := exec.Command("go", "env", "GOPATH").Output()
 		for _, dir := range filepath.SplitList(strings.TrimSpace(string(out))) {
-			p := filepath.Join(dir, "bin", "hydra")
-			if _, err := os.Stat(p); err == nil {
-				return p
+			if p := filepath.Join(dir, "bin", "hydra"); bin == "" {
+				if _, err := os.Stat(p); err == nil {
+					bin = p
+				}
 			}
 		}
 	}
-	t.Fatal("the Ory Hydra test needs hydra v2.3.0 on PATH or in $(go env GOPATH)/bin: run ./test.sh, which builds it once (see examples/hydra/build)")
-	return ""
+	if bin == "" {
+		t.Fatal("the Ory Hydra test needs hydra " + hydraVersion + " on PATH or in $(go env GOPATH)/bin: run ./test.sh, which builds it once (see examples/hydra/build)")
+	}
+	out, err := exec.Command(bin, "version").CombinedOutput()
+	if err != nil || !slices.ContainsFunc(strings.Split(string(out), "\n"), func(l string) bool {
+		return slices.Equal(strings.Fields(l), []string{"Version:", hydraVersion})
+	}) {
+		t.Fatalf("%s is not Ory Hydra %s (%v): %s\nremove it and run ./test.sh, which builds %[2]s", bin, hydraVersion, err, out)
+	}
+	return bin
 }
 
 // hydra is a running `hydra serve all`.
