@@ -3,6 +3,8 @@ package main
 import (
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -136,6 +138,23 @@ func waitRefused(t *testing.T, gw *process, api, tok, what string) {
 		}
 		if code != http.StatusOK || time.Now().After(deadline) {
 			t.Fatalf("%s: %d, want 401 within 15s", what, code)
+		}
+	}
+}
+
+// examples/hydra's README shows the very files the Hydra test runs.
+func TestHydraREADMEShowsTheTestedFiles(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(hydraExample, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"hydra.yml.tmpl", "client.json.tmpl", "revgate.yaml.tmpl"} {
+		f, err := os.ReadFile(filepath.Join(hydraExample, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), string(f)) {
+			t.Errorf("examples/hydra/README.md does not include %s as it is", name)
 		}
 	}
 }
