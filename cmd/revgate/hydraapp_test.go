@@ -55,10 +55,8 @@ func hydraBinary(t *testing.T) string {
 	if err != nil {
 		out, _ := exec.Command("go", "env", "GOPATH").Output()
 		for _, dir := range filepath.SplitList(strings.TrimSpace(string(out))) {
-			if p := filepath.Join(dir, "bin", "hydra"); bin == "" {
-				if _, err := os.Stat(p); err == nil {
-					bin = p
-				}
+			if p := filepath.Join(dir, "bin", "hydra"); bin == "" && fileExists(p) {
+				bin = p
 			}
 		}
 	}
@@ -72,6 +70,11 @@ func hydraBinary(t *testing.T) string {
 		t.Fatalf("%s is not Ory Hydra %s (%v): %s\nremove it and run ./test.sh, which builds %[2]s", bin, hydraVersion, err, out)
 	}
 	return bin
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // hydra is a running `hydra serve all`.
@@ -101,7 +104,9 @@ func startHydra(t *testing.T, app string) *hydra {
 		}
 		// --dev: the issuer is plain http on loopback.
 		cmd := exec.Command(bin, "serve", "all", "--dev", "--sqa-opt-out", "--config", path)
-		cmd.Dir, cmd.Env = dir, cleanEnv()
+		// Hydra reads any configuration key from the environment (DSN,
+		// SERVE_PUBLIC_PORT...): it gets none of the caller's.
+		cmd.Dir, cmd.Env = dir, []string{"HOME=" + dir, "TMPDIR=" + dir}
 		cmd.Stdout, cmd.Stderr = h.log, h.log
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -136,7 +141,7 @@ func (h *hydra) waitReady(t *testing.T, done chan struct{}) bool {
 		}
 		ready := 0
 		for _, base := range []string{h.issuer, h.admin} {
-			if resp, err := http.Get(base + "/health/ready"); err == nil {
+			if resp, err := hydraClient.Get(base + "/health/ready"); err == nil {
 				resp.Body.Close()
 				if resp.StatusCode == http.StatusOK {
 					ready++
@@ -151,6 +156,10 @@ func (h *hydra) waitReady(t *testing.T, done chan struct{}) bool {
 		}
 	}
 }
+
+// hydraClient talks to Hydra's APIs: bounded, so a stuck Hydra fails the
+// test instead of hanging it.
+var hydraClient = &http.Client{Timeout: 30 * time.Second}
 
 // adminCall sends body (JSON when not nil) to Hydra's admin API and
 // decodes the answer into out (when not nil); any status but want fails.
@@ -168,7 +177,7 @@ func (h *hydra) adminCall(method, path string, body, out any, want int) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hydraClient.Do(req)
 	if err != nil {
 		return err
 	}
@@ -266,7 +275,7 @@ func (a *hydraApp) logout(w http.ResponseWriter, r *http.Request) {
 	a.accept(w, r, "/admin/oauth2/auth/requests/logout/accept?"+q.Encode(), nil)
 }
 
-// browser is one user agent: its own cookie jar, so its own Hydra login
+// newBrowser is one user agent: its own cookie jar, so its own Hydra login
 // session.
 func newBrowser(t *testing.T) *http.Client {
 	t.Helper()
@@ -305,7 +314,7 @@ func tokenRequest(t *testing.T, h *hydra, id, secret string, form url.Values) hy
 	req, _ := http.NewRequest(http.MethodPost, h.issuer+"/oauth2/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(id, secret)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hydraClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
