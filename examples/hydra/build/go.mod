@@ -1,3 +1,13 @@
+// Pins Ory Hydra v2.3.0, unmodified, for the back-channel logout test:
+// test.sh builds it from here once into $(go env GOPATH)/bin/hydra
+//   CGO_ENABLED=1 go build -tags sqlite,sqlite_omit_load_extension \
+//     -ldflags "-X github.com/ory/hydra/v2/driver/config.Version=v2.3.0" \
+//     -o "$(go env GOPATH)/bin/hydra" github.com/ory/hydra/v2
+// A module of its own, so Hydra's dependencies stay out of the gateway's
+// (go test ./... at the root does not enter it). The committed go.sum
+// verifies every download, so the checksum database is never asked.
+// The replace is Hydra's own: a dependency's replace directives do not
+// apply, so it is repeated here.
 module github.com/revgate/revgate/examples/hydra/build
 
 go 1.26
