@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -100,6 +101,18 @@ func TestHydraBackchannelLogoutRevokesTheSession(t *testing.T) {
 			t.Errorf("audit event %d names a subject, but Hydra's logout tokens have no sub: %s", i+1, events[i])
 		}
 	}
+	for _, sid := range []string{sidA, sidB} {
+		wantCall(t, http.StatusOK, "the admin API's record of session "+sid, http.MethodGet, "http://"+gw.admin+"/v1/revocations/sessions/"+sid, adminToken, "")
+	}
+	resp, err := http.Get("http://" + gw.admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), "\nrevgate_backchannel_logout_requests_total{result=\"accepted\"} 2\n") {
+		t.Errorf("want 2 accepted back-channel logouts in /metrics:\n%s", grepLines(string(metrics), "backchannel"))
+	}
 	if n := strings.Count(h.log.String(), "Back-Channel Logout Request"); n != 2 || strings.Contains(h.log.String(), "Unable to execute OpenID Connect Back-Channel Logout") {
 		t.Errorf("hydra logged %d successful back-channel logout requests, want 2, and no failure", n)
 	}
@@ -160,4 +173,15 @@ func TestHydraREADMEShowsTheTestedFiles(t *testing.T) {
 			t.Errorf("examples/hydra/README.md does not include %s as it is", name)
 		}
 	}
+}
+
+// grepLines returns the lines of s containing sub.
+func grepLines(s, sub string) string {
+	var out strings.Builder
+	for line := range strings.Lines(s) {
+		if strings.Contains(line, sub) {
+			out.WriteString(line)
+		}
+	}
+	return out.String()
 }
