@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,17 @@ func TestHydraBackchannelLogoutRevokesTheSession(t *testing.T) {
 	if err := h.adminCall(http.MethodPost, "/admin/clients", jsonRaw(client), nil, http.StatusCreated); err != nil {
 		t.Fatal(err)
 	}
+	// A client recording the logout tokens Hydra sends, to check their
+	// shape against what the README says.
+	const recorderSecret = "orders-recorder-secret-0123456789"
+	if err := h.adminCall(http.MethodPost, "/admin/clients", map[string]any{
+		"client_id": "orders-recorder", "client_secret": recorderSecret,
+		"grant_types": []string{"authorization_code"}, "response_types": []string{"code"},
+		"scope": "openid orders", "redirect_uris": []string{app.url + "/callback"},
+		"backchannel_logout_uri": app.url + "/backchannel", "backchannel_logout_session_required": true,
+	}, nil, http.StatusCreated); err != nil {
+		t.Fatal(err)
+	}
 	const batchSecret = "orders-batch-secret-0123456789"
 	if err := h.adminCall(http.MethodPost, "/admin/clients", map[string]any{
 		"client_id": "orders-batch", "client_secret": batchSecret,
@@ -49,19 +61,25 @@ func TestHydraBackchannelLogoutRevokesTheSession(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	a := signIn(t, h, app, newBrowser(t), "orders-web", webSecret)
+	browserA := newBrowser(t)
+	a := signIn(t, h, app, browserA, "orders-web", webSecret)
+	// The same login session (browser A's cookie) signs in to the recorder.
+	recorded := signIn(t, h, app, browserA, "orders-recorder", recorderSecret)
 	b := signIn(t, h, app, newBrowser(t), "orders-web", webSecret)
 	batch := tokenRequest(t, h, "orders-batch", batchSecret, url.Values{"grant_type": {"client_credentials"}, "scope": {"orders"}}).AccessToken
 	sidA, sidB := accessTokenSID(t, a.AccessToken), accessTokenSID(t, b.AccessToken)
 	if sidA == sidB {
 		t.Fatalf("two browsers share the login session %q", sidA)
 	}
+	if sid := accessTokenSID(t, recorded.AccessToken); sid != sidA {
+		t.Fatalf("browser A's second client got session %q, want %q", sid, sidA)
+	}
 	if _, claims := jwtParts(t, batch); claims["sid"] != nil {
 		t.Fatalf("the client_credentials token has a sid: %v", claims["sid"])
 	}
 
 	api := "http://" + gw.proxy + "/orders"
-	for name, tok := range map[string]string{"session A": a.AccessToken, "session B": b.AccessToken, "client_credentials": batch} {
+	for name, tok := range map[string]string{"session A": a.AccessToken, "session A, other client": recorded.AccessToken, "session B": b.AccessToken, "client_credentials": batch} {
 		wantCall(t, http.StatusOK, name+"'s token before any logout", http.MethodGet, api, tok, "")
 	}
 
@@ -70,6 +88,9 @@ func TestHydraBackchannelLogoutRevokesTheSession(t *testing.T) {
 	// that registered a backchannel_logout_uri, asynchronously.
 	get(t, newBrowser(t), h.issuer+"/oauth2/sessions/logout?"+url.Values{"id_token_hint": {a.IDToken}}.Encode())
 	waitRefused(t, gw, api, a.AccessToken, "session A after RP-initiated logout")
+	checkHydraLogoutToken(t, app, h.issuer, sidA)
+	// The session's tokens of every client are refused, by that one sid.
+	wantCall(t, http.StatusUnauthorized, "session A's token of the other client", http.MethodGet, api, recorded.AccessToken, "")
 	wantCall(t, http.StatusOK, "session B's token after A's logout", http.MethodGet, api, b.AccessToken, "")
 	wantCall(t, http.StatusOK, "the client_credentials token after A's logout", http.MethodGet, api, batch, "")
 
@@ -113,8 +134,8 @@ func TestHydraBackchannelLogoutRevokesTheSession(t *testing.T) {
 	if !strings.Contains(string(metrics), "\nrevgate_backchannel_logout_requests_total{result=\"accepted\"} 2\n") {
 		t.Errorf("want 2 accepted back-channel logouts in /metrics:\n%s", grepLines(string(metrics), "backchannel"))
 	}
-	if n := strings.Count(h.log.String(), "Back-Channel Logout Request"); n != 2 || strings.Contains(h.log.String(), "Unable to execute OpenID Connect Back-Channel Logout") {
-		t.Errorf("hydra logged %d successful back-channel logout requests, want 2, and no failure", n)
+	if n := strings.Count(h.log.String(), "Back-Channel Logout Request"); n != 3 || strings.Contains(h.log.String(), "Unable to execute OpenID Connect Back-Channel Logout") {
+		t.Errorf("hydra logged %d successful back-channel logout requests, want 3 (revgate twice, the recorder once), and no failure", n)
 	}
 	for _, tok := range []string{a.AccessToken, b.AccessToken, a.IDToken, batch} {
 		if strings.Contains(gw.stderr.String(), tok) {
@@ -184,4 +205,34 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return out.String()
+}
+
+// checkHydraLogoutToken takes the logout token the recorder client got for
+// session sid and checks it is what examples/hydra's README says Hydra
+// sends: typ JWT, RS256, and exactly iss, aud, iat, jti, events and sid
+// (no sub, no exp).
+func checkHydraLogoutToken(t *testing.T, app *hydraApp, issuer, sid string) {
+	t.Helper()
+	var tok string
+	select {
+	case tok = <-app.logoutTokens:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the recorder client got no logout token within 15s")
+	}
+	header, claims := jwtParts(t, tok)
+	if header["typ"] != "JWT" || header["alg"] != "RS256" {
+		t.Errorf("logout token header %v, want typ JWT and alg RS256", header)
+	}
+	var names []string
+	for k := range claims {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	if want := []string{"aud", "events", "iat", "iss", "jti", "sid"}; !slices.Equal(names, want) {
+		t.Errorf("logout token claims %v, want %v", names, want)
+	}
+	aud, _ := claims["aud"].([]any)
+	if claims["iss"] != issuer || claims["sid"] != sid || len(aud) != 1 || aud[0] != "orders-recorder" {
+		t.Errorf("logout token iss %v, sid %v, aud %v; want %s, %s, [orders-recorder]", claims["iss"], claims["sid"], claims["aud"], issuer, sid)
+	}
 }

@@ -201,11 +201,14 @@ type hydraApp struct {
 	url     string
 	subject string
 	hydra   atomic.Pointer[hydra]
+	// logoutTokens receives the logout tokens POSTed to /backchannel,
+	// the logout URI of a client that records what Hydra sends.
+	logoutTokens chan string
 }
 
 func startHydraApp(t *testing.T, subject string) *hydraApp {
 	t.Helper()
-	a := &hydraApp{subject: subject}
+	a := &hydraApp{subject: subject, logoutTokens: make(chan string, 8)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /login", a.login)
 	mux.HandleFunc("GET /consent", a.consent)
@@ -217,6 +220,12 @@ func startHydraApp(t *testing.T, subject string) *hydraApp {
 			return
 		}
 		fmt.Fprint(w, r.URL.Query().Get("code"))
+	})
+	mux.HandleFunc("POST /backchannel", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case a.logoutTokens <- r.PostFormValue("logout_token"):
+		default:
+		}
 	})
 	mux.HandleFunc("GET /logged-out", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "logged out") })
 	srv := httptest.NewServer(mux)
