@@ -14,7 +14,13 @@
 #     libapache2-mod-auth-openidc), the real RFC 7662 client the
 #     introspection test starts on a free loopback port;
 #   - helm v3.22.0, built from the Go module proxy once and cached in
-#     $(go env GOPATH)/bin, for the chart checks.
+#     $(go env GOPATH)/bin, for the chart checks;
+#   - Ory Hydra v2.3.0, unmodified, built once from the Go module proxy
+#     into $(go env GOPATH)/bin/hydra with the pinned module in
+#     examples/hydra/build (its go.sum is committed, so nothing is looked
+#     up in the checksum database), for the back-channel logout test.
+#     Hydra keeps its in-memory database in SQLite, so the build needs cgo
+#     and a C compiler (Debian package gcc).
 # Packages come from apt, so installing needs Debian or Ubuntu and root (or
 # sudo). On another system install the same tools yourself first; the
 # script then finds them and installs nothing. Go 1.26 is assumed.
@@ -34,6 +40,9 @@ command -v caddy >/dev/null 2>&1 || missing+=(caddy)
   missing+=(python3-django python3-djangorestframework-simplejwt)
 [ -x /usr/sbin/apache2 ] || missing+=(apache2)
 [ -f /usr/lib/apache2/modules/mod_auth_openidc.so ] || missing+=(libapache2-mod-auth-openidc)
+# Hydra is built with cgo (SQLite): a C compiler, when it is to be built.
+command -v hydra >/dev/null 2>&1 || [ -x "$(go env GOPATH)/bin/hydra" ] ||
+  command -v "$(go env CC)" >/dev/null 2>&1 || missing+=(gcc)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
@@ -51,6 +60,14 @@ export PATH="$PATH:$(go env GOPATH)/bin"
 if ! command -v helm >/dev/null 2>&1; then
   echo "building helm v3.22.0 (once; cached in $(go env GOPATH)/bin)"
   go install helm.sh/helm/v3/cmd/helm@v3.22.0
+fi
+if ! command -v hydra >/dev/null 2>&1; then
+  echo "building Ory Hydra v2.3.0 (once, a few minutes; cached in $(go env GOPATH)/bin)"
+  mkdir -p "$(go env GOPATH)/bin"
+  (cd examples/hydra/build &&
+    CGO_ENABLED=1 go build -buildvcs=false -tags sqlite,sqlite_omit_load_extension \
+      -ldflags "-X github.com/ory/hydra/v2/driver/config.Version=v2.3.0" \
+      -o "$(go env GOPATH)/bin/hydra" github.com/ory/hydra/v2)
 fi
 
 # The gateway module, then the chart checks (a module of their own, so

@@ -150,8 +150,13 @@ func (g *Gateway) backchannelLogout(w http.ResponseWriter, r *http.Request) erro
 			return err
 		}
 		g.metrics.revocations.WithLabelValues("session", "backchannel_logout").Inc()
-		g.auditEvent(r, "revoke_session", actor, slog.String("session", lt.sid),
-			slog.String("subject", lt.sub), slog.String("jti", lt.jti), slog.Time("expires_at", until.UTC()))
+		attrs := []slog.Attr{slog.String("session", lt.sid)}
+		// Hydra's logout tokens have no sub: no empty subject in the event.
+		if lt.sub != "" {
+			attrs = append(attrs, slog.String("subject", lt.sub))
+		}
+		g.auditEvent(r, "revoke_session", actor, append(attrs,
+			slog.String("jti", lt.jti), slog.Time("expires_at", until.UTC()))...)
 	} else {
 		mark, err := g.store.MarkSubject(ctx, lt.sub, lt.iat, g.markTTL)
 		if err != nil {

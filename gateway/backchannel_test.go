@@ -82,13 +82,15 @@ func TestBackchannelLogoutRevokesTheSession(t *testing.T) {
 		name  string
 		typ   string
 		shape func(c map[string]any)
+		// subject is the audit event's subject attribute, "" = none.
+		subject string
 	}{
-		{"Hydra: sid only, no sub, no exp, typ JWT", "JWT", func(map[string]any) {}},
+		{"Hydra: sid only, no sub, no exp, typ JWT", "JWT", func(map[string]any) {}, ""},
 		{"Keycloak: sid and sub, exp, typ logout+jwt", "logout+jwt", func(c map[string]any) {
 			c["sub"] = "alice"
 			c["exp"] = time.Now().Add(time.Minute).Unix()
 			c["typ"] = "Logout" // Keycloak's own claim, not the header
-		}},
+		}, `"subject":"alice"`},
 	}
 	backends(t, func(t *testing.T, store func() revocation.Store) {
 		for _, tt := range tests {
@@ -124,6 +126,9 @@ func TestBackchannelLogoutRevokesTheSession(t *testing.T) {
 				}
 				if !strings.Contains(h.logs.String(), `"actor":"oidc:`+testIssuer+`"`) {
 					t.Errorf("no audit event with actor oidc:<iss>:\n%s", h.logs.String())
+				}
+				if got := strings.Contains(h.logs.String(), `"subject":`); got != (tt.subject != "") || !strings.Contains(h.logs.String(), tt.subject) {
+					t.Errorf("audit event: want subject %q (none when the token has no sub):\n%s", tt.subject, h.logs.String())
 				}
 				if v := after[`revgate_backchannel_logout_requests_total{result="accepted"}`]; v != 1 {
 					t.Errorf("accepted counter = %v, want 1", v)

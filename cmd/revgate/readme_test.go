@@ -39,7 +39,7 @@ func TestREADMESnippetsDefineTheVariablesTheyUse(t *testing.T) {
 	// Set outside the snippets: the shell's own, and the export lines the
 	// demo prints for the README's first block.
 	given := []string{"PATH", "HOME", "ALICE", "ALICE2", "BOB"}
-	for _, path := range []string{"../../README.md", "../../examples/simplejwt/README.md", "../../charts/revgate/README.md"} {
+	for _, path := range []string{"../../README.md", "../../examples/simplejwt/README.md", "../../examples/hydra/README.md", "../../charts/revgate/README.md"} {
 		t.Run(path, func(t *testing.T) {
 			b, err := os.ReadFile(path)
 			if err != nil {
