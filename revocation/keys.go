@@ -19,6 +19,8 @@ const DefaultKeyPrefix = "revgate:"
 //	                  session, jwt.session_claim); value: 1, expiring with
 //	                  the record, like a revoked jti
 //	g                 global mark; value: the mark, unix seconds
+//	trail             the admin console's trail: a capped stream of
+//	                  recent changes (see RedisTrail)
 //
 // Revoked jtis are the bulk of the data, so their records are as small as
 // Redis allows: a fixed 16-byte key part whatever the jti's length, and the
@@ -31,6 +33,7 @@ const (
 	tagSubject = "s:"
 	tagSession = "l:"
 	tagGlobal  = "g"
+	tagTrail   = "trail"
 )
 
 // EncodeKeyPart encodes a jti or subject for use in a key: unpadded
@@ -64,3 +67,4 @@ func (k keys) used(jti string) string    { return k.prefix + tagUsed + DigestJTI
 func (k keys) subject(s string) string   { return k.prefix + tagSubject + EncodeKeyPart(s) }
 func (k keys) session(sid string) string { return k.prefix + tagSession + DigestSession(sid) }
 func (k keys) global() string            { return k.prefix + tagGlobal }
+func (k keys) trail() string             { return k.prefix + tagTrail }
