@@ -43,6 +43,7 @@ func Default() Config {
 		OAuth:             OAuth{RateLimit: 50, RateBurst: 100},
 		BackchannelLogout: BackchannelLogout{MaxAge: 5 * time.Minute},
 		Admin:             Admin{Listen: "127.0.0.1:9090"},
+		Console:           Console{Enabled: true, SessionTTL: 8 * time.Hour, TrailLength: 10000},
 		Log:               Log{Level: "info", Format: LogFormatJSON},
 		Server: Server{
 			ReadHeaderTimeout: 10 * time.Second,
