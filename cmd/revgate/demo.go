@@ -225,6 +225,7 @@ var demoHelp = template.Must(template.New("demo").Parse(`
 revgate demo is running.
   proxy:    {{.Proxy}}   (forwards to a demo upstream; /public/ needs no token)
   admin:    {{.Admin}}   (admin API; no auth in the demo)
+  console:  {{.Admin}}/console/   (the admin console, in a browser)
   JWKS:     {{.JWKS}}
 
 Sample tokens ({{.Alg}}, valid for one hour):
