@@ -181,16 +181,18 @@ func (c *Console) authed(next func(request)) http.HandlerFunc {
 const maxForm = 64 << 10
 
 // sameOrigin checks, where the browser says, that a form was posted by a
-// page of this host: Origin names this host, Sec-Fetch-Site is
-// same-origin. Both are absent from old browsers and non-browser clients;
-// the CSRF token is the check that always applies.
+// page of this host: Sec-Fetch-Site is same-origin, Origin names this
+// host. Both are absent from old browsers and non-browser clients; the
+// CSRF token is the check that always applies. Under Referrer-Policy:
+// no-referrer browsers send "Origin: null" even from the page itself, so
+// that value says nothing and Sec-Fetch-Site decides.
 func sameOrigin(r *http.Request) bool {
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
 		return false
 	}
-	if o := r.Header.Get("Origin"); o != "" {
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
 		u, err := url.Parse(o)
-		if err != nil || o == "null" || !strings.EqualFold(u.Host, r.Host) {
+		if err != nil || !strings.EqualFold(u.Host, r.Host) {
 			return false
 		}
 	}
