@@ -13,6 +13,8 @@
 #   - Apache httpd with mod_auth_openidc (Debian packages apache2,
 #     libapache2-mod-auth-openidc), the real RFC 7662 client the
 #     introspection test starts on a free loopback port;
+#   - Chromium (Debian package chromium), the headless browser the admin
+#     console's tests drive through chromedp;
 #   - helm v3.22.0, built from the Go module proxy once and cached in
 #     $(go env GOPATH)/bin, for the chart checks.
 # Packages come from apt, so installing needs Debian or Ubuntu and root (or
@@ -34,6 +36,8 @@ command -v caddy >/dev/null 2>&1 || missing+=(caddy)
   missing+=(python3-django python3-djangorestframework-simplejwt)
 [ -x /usr/sbin/apache2 ] || missing+=(apache2)
 [ -f /usr/lib/apache2/modules/mod_auth_openidc.so ] || missing+=(libapache2-mod-auth-openidc)
+# The console's browser tests run Debian's Chromium at /usr/bin/chromium.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
