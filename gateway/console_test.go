@@ -160,6 +160,13 @@ func TestConsoleSignIn(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a sign-in from another site is refused", func(t *testing.T) {
+		b := newBrowser(t, h.admin.URL)
+		resp, _ := b.send(http.MethodPost, "/console/signin", url.Values{"token": {testAdminToken}}, "Sec-Fetch-Site", "cross-site")
+		if resp.StatusCode != http.StatusForbidden || len(resp.Cookies()) != 0 {
+			t.Fatalf("cross-site sign-in: %d, cookies %v; want 403 and none", resp.StatusCode, resp.Cookies())
+		}
+	})
 	t.Run("no session: pages redirect to the sign-in, forms are refused", func(t *testing.T) {
 		b := newBrowser(t, h.admin.URL)
 		if resp, _ := b.get("/console/trail"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/signin" {

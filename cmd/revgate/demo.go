@@ -51,7 +51,8 @@ them:
 
   revgate token mint --key DIR/private.pem --iss ` + demoIssuer + ` --aud ` + demoAudience + ` --sub carol
 
-The admin API has no authentication in the demo (admin.insecure_no_auth), so
+The admin API and the admin console (/console/ on the admin listener, for a
+browser) have no authentication in the demo (admin.insecure_no_auth), so
 both listeners bind to 127.0.0.1 only by default. Stop it with Ctrl-C.
 
 Exit codes: 0 after Ctrl-C; 1 when it cannot start (a port in use: choose
