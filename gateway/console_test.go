@@ -447,3 +447,21 @@ func TestConsoleOffServesNothing(t *testing.T) {
 		t.Fatal("a trail is written with the console off")
 	}
 }
+
+func TestConsoleCarriesAwkwardIDsIntact(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	b := signedIn(t, h)
+	for _, id := range []string{"team/α b?x=1#y", "..", "%2F", "auth0|5f7c<script>"} {
+		b.post("/console/change", url.Values{"kind": {"subject"}, "value": {id}, "reason": {"test"}, "op": {"revoke"}})
+		if _, err := h.store.GetSubject(context.Background(), id); err != nil {
+			t.Errorf("subject %q not revoked: %v", id, err)
+		}
+		_, page := b.get("/console/lookup?kind=subject&q=" + url.QueryEscape(id))
+		if !strings.Contains(page, `<strong class="revoked">revoked</strong>`) {
+			t.Errorf("lookup of %q does not show it revoked", id)
+		}
+		if strings.Contains(page, "<script>") {
+			t.Errorf("lookup of %q shows it unescaped", id)
+		}
+	}
+}

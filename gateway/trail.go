@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/revgate/revgate/revocation"
@@ -13,8 +14,12 @@ import (
 // made and logged, so a slow store must not hold the answer up for long.
 const trailTimeout = time.Second
 
-// hostname names this instance in trail events.
-var hostname, _ = os.Hostname()
+// hostname names this instance in trail events; read once, when the
+// first event is written.
+var hostname = sync.OnceValue(func() string {
+	h, _ := os.Hostname()
+	return h
+})
 
 // appendTrail copies an audit event into the console's trail, when there
 // is one. A failure is logged and counted (store_errors_total{op="trail"}),
@@ -24,7 +29,7 @@ func (g *Gateway) appendTrail(ctx context.Context, action, actor string, attrs [
 	if g.trail == nil {
 		return
 	}
-	e := revocation.Event{Time: g.now().UTC(), Action: action, Actor: actor, Gateway: hostname}
+	e := revocation.Event{Time: g.now().UTC(), Action: action, Actor: actor, Gateway: hostname()}
 	for _, a := range attrs {
 		switch a.Key {
 		case "subject":

@@ -80,6 +80,9 @@ func New(o Options) (*Console, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Trail == nil {
+		o.Trail = revocation.NewMemoryTrail(0)
+	}
 	c := &Console{o: o, sessions: newSessions(o.SessionTTL, o.Now), pages: map[string]*template.Template{}}
 	var err error
 	if c.css, err = fs.ReadFile(assets, "assets/style.css"); err != nil {
