@@ -238,13 +238,26 @@ func TestConsoleInABrowser(t *testing.T) {
 	wantCall(t, 200, "alice's token after unrevoking", "GET", proxy+"/orders", alice, "")
 
 	// Readable at 320px: nothing wider than the screen.
-	c.run("narrow", chromedp.EmulateViewport(320, 640), chromedp.Navigate(admin+"/console/trail"), chromedp.WaitVisible(chromedp.CSS("h1")))
-	wide := value(c, "measure", chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth`))
-	c.shoot("trail-320px")
-	if wide {
-		t.Error("the trail scrolls sideways at 320px")
+	c.run("narrow", chromedp.EmulateViewport(320, 640))
+	for _, p := range []string{"lookup?kind=subject&q=alice", "trail", "status", "everything"} {
+		c.run("open "+p+" at 320px", chromedp.Navigate(admin+"/console/"+p), chromedp.WaitVisible(chromedp.CSS("h1")))
+		c.shoot(strings.SplitN(p, "?", 2)[0] + "-320px")
+		if value(c, "measure", chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth`)) {
+			t.Errorf("%s scrolls sideways at 320px", p)
+		}
 	}
 	c.run("wide again", chromedp.EmulateViewport(1100, 760))
+
+	// Usable by keyboard: Tab reaches the navigation, Enter follows it.
+	c.run("keyboard", chromedp.Navigate(admin+"/console/lookup"), chromedp.WaitVisible(chromedp.CSS("h1")),
+		chromedp.KeyEvent("\t"), chromedp.KeyEvent("\t"))
+	if focused := value(c, "focus", chromedp.Evaluate[string](`document.activeElement.textContent`)); focused != "Trail" {
+		t.Fatalf("two Tabs focus %q, want the Trail link", focused)
+	}
+	c.run("follow by keyboard", chromedp.KeyEvent("\r"), chromedp.WaitVisible(chromedp.CSS("caption")))
+	if h1 := c.text("h1"); h1 != "Trail" {
+		t.Fatalf("Enter on the Trail link opened %q", h1)
+	}
 
 	// Signing out.
 	c.run("sign out", chromedp.Navigate(admin+"/console/lookup"), chromedp.WaitVisible(chromedp.CSS(".who button")),
