@@ -465,3 +465,56 @@ func TestConsoleCarriesAwkwardIDsIntact(t *testing.T) {
 		}
 	}
 }
+
+func TestConsoleStatusShowsTheStoreKeysAndRequests(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{Args: []string{"--maxmemory-policy", "allkeys-lru"}})
+	client := srv.NewClient()
+	t.Cleanup(func() { _ = client.Close() })
+	h := newHarness(t, revocation.NewRedis(client, revocation.RedisOptions{}), nil)
+	h.gw.eviction = func(ctx context.Context) (string, error) { return revocation.EvictionPolicy(ctx, client) }
+	b := signedIn(t, h)
+
+	h.gw.console.requests.Sample()
+	for range 3 {
+		h.get("/x", mint(t, tok{sub: "alice"}))
+	}
+	h.get("/x", "")
+	_, page := b.get("/console/status")
+	for _, want := range []string{"<dt>Reachable</dt><dd>yes</dd>", "allkeys-lru", "UNSAFE",
+		`<tr><td>allowed</td><td class="num">3</td>`, `<tr><td>no_token</td><td class="num">1</td>`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("status page lacks %s", want)
+		}
+	}
+	if !strings.Contains(page, "<td>RS256</td>") {
+		t.Errorf("status page lists no RS256 key:\n%s", page)
+	}
+
+	srv.Stop()
+	if _, page = b.get("/console/status"); !strings.Contains(page, `<dt>Reachable</dt><dd><strong class="revoked">no</strong></dd>`) {
+		t.Errorf("status page with Redis down:\n%s", page)
+	}
+	// The trail cannot be read: said so, not a failed page.
+	if resp, page := b.get("/console/trail"); resp.StatusCode != http.StatusOK || !strings.Contains(page, "cannot be read now") {
+		t.Errorf("trail with Redis down: %d\n%s", resp.StatusCode, page)
+	}
+}
+
+func TestConsoleLooksUpTokensAndSessions(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	b := signedIn(t, h)
+	b.post("/console/change", url.Values{"kind": {"jti"}, "value": {"j-42"}, "reason": {"leaked"}, "op": {"revoke"}})
+	b.post("/console/change", url.Values{"kind": {"session"}, "value": {"sid-7"}, "reason": {"stolen laptop"}, "op": {"revoke"}})
+	for _, q := range []struct{ kind, id, reason string }{{"jti", "j-42", "leaked"}, {"session", "sid-7", "stolen laptop"}} {
+		_, page := b.get("/console/lookup?kind=" + q.kind + "&q=" + q.id)
+		for _, want := range []string{`<strong class="revoked">revoked</strong>`, "<dt>Record expires</dt><dd>20", q.reason} {
+			if !strings.Contains(page, want) {
+				t.Errorf("lookup of %s %s lacks %s", q.kind, q.id, want)
+			}
+		}
+	}
+	_, page := b.get("/console/lookup?kind=session&q=sid-unknown")
+	if !strings.Contains(page, "<dd>not revoked</dd>") || !strings.Contains(page, "none in the trail") {
+		t.Errorf("lookup of an unknown session:\n%s", page)
+	}
+}
