@@ -13,6 +13,8 @@
 #   - Apache httpd with mod_auth_openidc (Debian packages apache2,
 #     libapache2-mod-auth-openidc), the real RFC 7662 client the
 #     introspection test starts on a free loopback port;
+#   - Chromium (Debian package chromium), the headless browser the admin
+#     console's tests drive through chromedp;
 #   - helm v3.22.0, built from the Go module proxy once and cached in
 #     $(go env GOPATH)/bin, for the chart checks;
 #   - Ory Hydra v2.3.0, unmodified, built once from the Go module proxy
@@ -43,6 +45,8 @@ command -v caddy >/dev/null 2>&1 || missing+=(caddy)
 # Hydra is built with cgo (SQLite): a C compiler, when it is to be built.
 command -v hydra >/dev/null 2>&1 || [ -x "$(go env GOPATH)/bin/hydra" ] ||
   command -v "$(go env CC)" >/dev/null 2>&1 || missing+=(gcc)
+# The console's browser tests run Debian's Chromium at /usr/bin/chromium.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then

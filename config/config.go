@@ -28,6 +28,9 @@ type Config struct {
 	Admin    Admin    `mapstructure:"admin" yaml:"admin"`
 	Log      Log      `mapstructure:"log" yaml:"log"`
 	Server   Server   `mapstructure:"server" yaml:"server"`
+
+	// Console is the admin console on the admin listener.
+	Console Console `mapstructure:"console" yaml:"console"`
 }
 
 // Upstream is the API revgate protects.

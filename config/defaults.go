@@ -44,6 +44,7 @@ func Default() Config {
 		BackchannelLogout: BackchannelLogout{MaxAge: 5 * time.Minute},
 		SSF:               SSF{PollInterval: 5 * time.Second, EmailClaim: "email"},
 		Admin:             Admin{Listen: "127.0.0.1:9090"},
+		Console:           Console{Enabled: true, SessionTTL: 8 * time.Hour, TrailLength: 10000},
 		Log:               Log{Level: "info", Format: LogFormatJSON},
 		Server: Server{
 			ReadHeaderTimeout: 10 * time.Second,

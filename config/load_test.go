@@ -50,6 +50,7 @@ func TestDefault(t *testing.T) {
 			DrainDelay:        5 * time.Second,
 			ShutdownTimeout:   25 * time.Second,
 		},
+		Console: Console{Enabled: true, SessionTTL: 8 * time.Hour, TrailLength: 10000},
 	}
 	if d := cmp.Diff(want, Default()); d != "" {
 		t.Errorf("Default() mismatch (-want +got):\n%s", d)

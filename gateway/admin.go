@@ -3,8 +3,6 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -88,6 +86,12 @@ func (g *Gateway) AdminHandler() http.Handler {
 	v1.POST("/revocations/all", g.markGlobal)
 	v1.GET("/revocations/all", g.getGlobal)
 	v1.DELETE("/revocations/all", g.unmarkGlobal)
+	if g.console != nil {
+		if err := g.mountConsole(e, e); err != nil {
+			// Only embedded templates can fail, and tests parse them.
+			panic(err)
+		}
+	}
 	return e
 }
 
@@ -134,17 +138,16 @@ func (g *Gateway) adminError(err error, c echo.Context) {
 // as SHA-256 digests in constant time, every configured token every time, so
 // neither a token's content nor its length leaks through timing.
 func (g *Gateway) adminAuth() echo.MiddlewareFunc {
-	type named struct {
-		name   string
-		digest [sha256.Size]byte
-	}
-	var tokens []named
-	for _, t := range g.cfg.Admin.Tokens {
-		tokens = append(tokens, named{name: t.Name, digest: sha256.Sum256([]byte(t.Token))})
-	}
+	tokenName := g.adminTokenName()
 	insecure := g.cfg.Admin.InsecureNoAuth
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			// The console, signed in: it checked the session and the
+			// CSRF token before calling.
+			if a, ok := c.Request().Context().Value(consoleActorKey{}).(string); ok && a != "" {
+				c.Set(adminActorKey, a)
+				return next(c)
+			}
 			if insecure {
 				// With no token to prove intent, a browser's cross-site
 				// request (any page open on this machine) could revoke or
@@ -152,7 +155,7 @@ func (g *Gateway) adminAuth() echo.MiddlewareFunc {
 				if r := c.Request(); r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Site") == "cross-site" {
 					return errAdminFromBrowser
 				}
-				c.Set(adminActorKey, "anonymous (insecure_no_auth)")
+				c.Set(adminActorKey, anonymousActor)
 				return next(c)
 			}
 			h := c.Request().Header.Values("Authorization")
@@ -163,14 +166,8 @@ func (g *Gateway) adminAuth() echo.MiddlewareFunc {
 			if len(h) > 1 || !ok || !strings.EqualFold(scheme, "Bearer") {
 				return errAdminBadToken
 			}
-			digest := sha256.Sum256([]byte(strings.TrimSpace(presented)))
-			actor := ""
-			for _, t := range tokens {
-				if subtle.ConstantTimeCompare(digest[:], t.digest[:]) == 1 {
-					actor = t.name
-				}
-			}
-			if actor == "" {
+			actor, ok := tokenName(presented)
+			if !ok {
 				g.log.WarnContext(c.Request().Context(), "admin token not accepted", "remote_addr", c.Request().RemoteAddr)
 				return errAdminBadToken
 			}
@@ -340,10 +337,14 @@ func (g *Gateway) unrevokeToken(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	reason, err := unrevokeReason(c)
+	if err != nil {
+		return err
+	}
 	if err := g.store.UnrevokeToken(c.Request().Context(), jti); err != nil {
 		return err
 	}
-	g.auditEvent(c.Request(), "unrevoke_token", actor(c), slog.String("jti", jti))
+	g.auditEvent(c.Request(), "unrevoke_token", actor(c), append([]slog.Attr{slog.String("jti", jti)}, reason...)...)
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -408,10 +409,14 @@ func (g *Gateway) unmarkSubject(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	reason, err := unrevokeReason(c)
+	if err != nil {
+		return err
+	}
 	if err := g.store.UnmarkSubject(c.Request().Context(), subject); err != nil {
 		return err
 	}
-	g.auditEvent(c.Request(), "unrevoke_subject", actor(c), slog.String("subject", subject))
+	g.auditEvent(c.Request(), "unrevoke_subject", actor(c), append([]slog.Attr{slog.String("subject", subject)}, reason...)...)
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -438,10 +443,14 @@ func (g *Gateway) getGlobal(c echo.Context) error {
 }
 
 func (g *Gateway) unmarkGlobal(c echo.Context) error {
+	reason, err := unrevokeReason(c)
+	if err != nil {
+		return err
+	}
 	if err := g.store.UnmarkGlobal(c.Request().Context()); err != nil {
 		return err
 	}
-	g.auditEvent(c.Request(), "unrevoke_all", actor(c))
+	g.auditEvent(c.Request(), "unrevoke_all", actor(c), reason...)
 	return c.NoContent(http.StatusNoContent)
 }
 

@@ -84,9 +84,13 @@ func (g *Gateway) unmarkEmail(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	reason, err := unrevokeReason(c)
+	if err != nil {
+		return err
+	}
 	if err := g.store.UnmarkEmail(c.Request().Context(), address); err != nil {
 		return err
 	}
-	g.auditEvent(c.Request(), "unrevoke_email", actor(c), slog.String("email", address))
+	g.auditEvent(c.Request(), "unrevoke_email", actor(c), append([]slog.Attr{slog.String("email", address)}, reason...)...)
 	return c.NoContent(http.StatusNoContent)
 }

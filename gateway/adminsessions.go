@@ -67,9 +67,13 @@ func (g *Gateway) unrevokeSession(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	reason, err := unrevokeReason(c)
+	if err != nil {
+		return err
+	}
 	if err := g.store.UnrevokeSession(c.Request().Context(), sid); err != nil {
 		return err
 	}
-	g.auditEvent(c.Request(), "unrevoke_session", actor(c), slog.String("session", sid))
+	g.auditEvent(c.Request(), "unrevoke_session", actor(c), append([]slog.Attr{slog.String("session", sid)}, reason...)...)
 	return c.NoContent(http.StatusNoContent)
 }

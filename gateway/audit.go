@@ -40,6 +40,7 @@ func (g *Gateway) auditEvent(r *http.Request, action, actor string, attrs ...slo
 		slog.String("remote_addr", r.RemoteAddr))
 	all = append(all, attrs...)
 	g.audit.LogAttrs(r.Context(), slog.LevelInfo, "revocation changed", all...)
+	g.appendTrail(r.Context(), action, actor, attrs)
 }
 
 // jtiExpiry is how long a revoked jti must be remembered: until the token's

@@ -48,6 +48,9 @@ type Options struct {
 	// EvictionPolicy, when set, reads the store's maxmemory-policy for
 	// /readyz (see revocation.EvictionPolicy).
 	EvictionPolicy func(ctx context.Context) (string, error)
+	// Trail receives a copy of every audit event for the admin console
+	// (nil: revocation.TrailOf the store, when console.enabled).
+	Trail revocation.Trail
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -86,6 +89,9 @@ type Gateway struct {
 	oauth *oauthEndpoints
 	// bcl receives OpenID Connect Back-Channel Logout; nil when off.
 	bcl *backchannel
+	// trail and console serve the admin console; nil when off.
+	trail   revocation.Trail
+	console *consoleParts
 
 	draining atomic.Bool
 	// evictionWarned is when /readyz last logged a failure to read the
@@ -169,8 +175,12 @@ func New(o Options) (*Gateway, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registering metrics: %w", err)
 	}
-	return &Gateway{
+	if o.Trail == nil && cfg.Console.Enabled {
+		o.Trail = revocation.TrailOf(o.Store, cfg.Console.TrailLength)
+	}
+	g := &Gateway{
 		bcl:            bcl,
+		trail:          o.Trail,
 		cfg:            cfg,
 		store:          o.Store,
 		verifier:       o.Verifier,
@@ -191,7 +201,11 @@ func New(o Options) (*Gateway, error) {
 		requestIDs:     newRequestIDs(),
 		pipeline:       pl,
 		oauth:          oauth,
-	}, nil
+	}
+	if cfg.Console.Enabled {
+		g.console = g.newConsole()
+	}
+	return g, nil
 }
 
 // StartDraining makes /readyz fail from now on, so load balancers stop

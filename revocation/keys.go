@@ -22,6 +22,8 @@ const DefaultKeyPrefix = "revgate:"
 //	e:<digest(email)> email mark (the Shared Signals receiver's); the
 //	                  address in CanonicalEmail form; value: the mark,
 //	                  unix seconds
+//	trail             the admin console's trail: a capped stream of
+//	                  recent changes (see RedisTrail)
 //
 // Revoked jtis are the bulk of the data, so their records are as small as
 // Redis allows: a fixed 16-byte key part whatever the jti's length, and the
@@ -37,6 +39,7 @@ const (
 	tagSession = "l:"
 	tagGlobal  = "g"
 	tagEmail   = "e:"
+	tagTrail   = "trail"
 )
 
 // EncodeKeyPart encodes a jti or subject for use in a key: unpadded
@@ -78,3 +81,4 @@ func (k keys) global() string            { return k.prefix + tagGlobal }
 
 // email is the key of an address already in CanonicalEmail form.
 func (k keys) email(address string) string { return k.prefix + tagEmail + DigestEmail(address) }
+func (k keys) trail() string               { return k.prefix + tagTrail }

@@ -170,6 +170,14 @@ func TestClusterTopology(t *testing.T) {
 		runConformance(t, cfg, "cluster", revocation.RedisOptions{})
 	})
 
+	// The console's trail is one key: one slot, on one master.
+	t.Run("the trail conformance suite passes", func(t *testing.T) {
+		var n atomic.Int64
+		storetest.RunTrail(t, func(t *testing.T, length int) revocation.Trail {
+			return revocation.NewRedisTrail(newConfiguredClient(t, cfg), fmt.Sprintf("ctrail%d:", n.Add(1)), length)
+		})
+	})
+
 	t.Run("writes wait for replicas of the key's own shard", func(t *testing.T) {
 		ctx := t.Context()
 		st := revocation.NewRedis(newConfiguredClient(t, cfg), revocation.RedisOptions{KeyPrefix: "shard:", MinReplicasAck: 1, MinReplicasTimeout: 50 * time.Millisecond})

@@ -124,6 +124,11 @@ admin:
       # the Secret mount /var/run/secrets/revgate/admin-token).
       token: "{{.AdminToken}}"
 
+console:                              # the admin console, /console/ on the admin listener
+  enabled: true                       # sign in with an admin token; false turns it off
+  session_ttl: 8h                     # how long a console sign-in lasts
+  trail_length: 10000                 # about how many recent changes the trail keeps
+
 log:
   level: info                         # debug | info | warn (no access log) | error
   format: json                        # json | text

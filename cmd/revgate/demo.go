@@ -51,7 +51,8 @@ them:
 
   revgate token mint --key DIR/private.pem --iss ` + demoIssuer + ` --aud ` + demoAudience + ` --sub carol
 
-The admin API has no authentication in the demo (admin.insecure_no_auth), so
+The admin API and the admin console (/console/ on the admin listener, for a
+browser) have no authentication in the demo (admin.insecure_no_auth), so
 both listeners bind to 127.0.0.1 only by default. Stop it with Ctrl-C.
 
 Exit codes: 0 after Ctrl-C; 1 when it cannot start (a port in use: choose
@@ -225,6 +226,7 @@ var demoHelp = template.Must(template.New("demo").Parse(`
 revgate demo is running.
   proxy:    {{.Proxy}}   (forwards to a demo upstream; /public/ needs no token)
   admin:    {{.Admin}}   (admin API; no auth in the demo)
+  console:  {{.Admin}}/console/   (the admin console, in a browser)
   JWKS:     {{.JWKS}}
 
 Sample tokens ({{.Alg}}, valid for one hour):

@@ -305,7 +305,7 @@ func TestTheDemoShowsATokenRejectedAfterRevocation(t *testing.T) {
 	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
 
 	vars := map[string]string{}
-	var proxy, admin string
+	var proxy, admin, console string
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	exportRe := regexp.MustCompile(`export (\w+)='([^']+)'`)
@@ -320,6 +320,9 @@ func TestTheDemoShowsATokenRejectedAfterRevocation(t *testing.T) {
 		if f := strings.Fields(line); len(f) >= 2 && f[0] == "admin:" {
 			admin = f[1]
 		}
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "console:" {
+			console = f[1]
+		}
 		if strings.HasPrefix(line, "Press Ctrl-C") {
 			break
 		}
@@ -327,6 +330,19 @@ func TestTheDemoShowsATokenRejectedAfterRevocation(t *testing.T) {
 	go func() { _, _ = io.Copy(io.Discard, stdout) }()
 	if proxy == "" || admin == "" || vars["ALICE"] == "" || vars["BOB"] == "" {
 		t.Fatalf("demo output incomplete: proxy=%q admin=%q vars=%v", proxy, admin, vars)
+	}
+	// The console's URL opens the console, with no sign-in in the demo.
+	if console != admin+"/console/" {
+		t.Fatalf("demo prints the console at %q, want %s/console/", console, admin)
+	}
+	resp, err := http.Get(console)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "anonymous (insecure_no_auth)") {
+		t.Fatalf("the demo's console: %d\n%s", resp.StatusCode, page)
 	}
 	steps := []struct {
 		name                     string

@@ -27,7 +27,8 @@ func newServeCommand() *cobra.Command {
 		Short: "Run the gateway (proxy, decision and admin listeners)",
 		Long: `Run the gateway: the proxy listener (listen) verifies tokens, checks
 revocation and forwards to upstream.url; the admin listener (admin.listen)
-serves the admin API, /healthz, /readyz and /metrics.
+serves the admin API, /healthz, /readyz, /metrics and the admin console
+(/console/, a web page; console.enabled).
 
 Decision mode: with decision.listen set, an ingress or mesh that forwards
 requests itself asks revgate "allow or deny?" on /forward-auth (Traefik,
@@ -147,6 +148,7 @@ func serveWithStore(ctx context.Context, cfg *config.Config, logger *slog.Logger
 	if err != nil {
 		return err
 	}
+	go gw.Run(ctx)
 	errc := make(chan error, len(servers))
 	for _, s := range servers {
 		go func() { errc <- s.srv.Serve(s.ln) }()

@@ -98,3 +98,9 @@ type Key struct {
 	Source    string    `json:"source"`
 	FetchedAt time.Time `json:"fetched_at"`
 }
+
+// Unrevoke is the optional body of DELETE on a token, a subject, a session
+// or all: the reason, for the audit log.
+type Unrevoke struct {
+	Reason string `json:"reason,omitempty"`
+}

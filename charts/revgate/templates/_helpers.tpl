@@ -414,6 +414,9 @@ only the paths of the files the Secrets are mounted as.
 {{- $_ := set $admin "tokens" $tokens }}
 {{- end }}
 
+{{- $console := dict }}
+{{- include "revgate.copyKeys" (list $v.console $console (list "enabled" "sessionTtl" "trailLength")) }}
+
 {{- $server := dict }}
 {{- include "revgate.copyKeys" (list $v.server $server (list "readHeaderTimeout" "readTimeout" "writeTimeout" "idleTimeout" "maxHeaderBytes" "drainDelay" "shutdownTimeout")) }}
 
@@ -422,6 +425,7 @@ only the paths of the files the Secrets are mounted as.
   "revocation" $revocation
   "logout" (dict "path" $v.logout.path)
   "admin" $admin
+  "console" $console
   "log" (dict "level" $v.log.level "format" $v.log.format "include_subject" $v.log.includeSubject)
   "server" $server }}
 {{- /*
