@@ -50,6 +50,10 @@ type Options struct {
 	EvictionPolicy func(ctx context.Context) (string, error)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// SSFVerifier verifies the Shared Signals transmitter's SETs with its
+	// own keys (see SSFVerifierConfig); required when ssf.push_path or
+	// ssf.poll_url is set, unused otherwise.
+	SSFVerifier TokenVerifier
 }
 
 // Gateway serves the proxy listener and the admin listener.
@@ -86,6 +90,8 @@ type Gateway struct {
 	oauth *oauthEndpoints
 	// bcl receives OpenID Connect Back-Channel Logout; nil when off.
 	bcl *backchannel
+	// ssf receives Shared Signals SETs by push and poll; nil when off.
+	ssf *ssfReceiver
 
 	draining atomic.Bool
 	// evictionWarned is when /readyz last logged a failure to read the
@@ -166,7 +172,12 @@ func New(o Options) (*Gateway, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registering metrics: %w", err)
 	}
+	ssf, err := newSSFReceiver(ssfSettingsFrom(cfg), cfg, o.SSFVerifier, o.Registerer)
+	if err != nil {
+		return nil, err
+	}
 	return &Gateway{
+		ssf:            ssf,
 		bcl:            bcl,
 		cfg:            cfg,
 		store:          o.Store,
