@@ -68,7 +68,9 @@ func TestSSFPushRefusesInvalidSETs(t *testing.T) {
 			return s[:len(s)-4] + "AAAA"
 		}, setErrInvalidKey},
 		{"another issuer", func(t *testing.T) string { return with(func(c map[string]any) { c["iss"] = "https://evil.example" }) }, setErrInvalidIssuer},
-		{"another audience", func(t *testing.T) string { return with(func(c map[string]any) { c["aud"] = []string{"https://other.example"} }) }, setErrInvalidAudience},
+		{"another audience", func(t *testing.T) string {
+			return with(func(c map[string]any) { c["aud"] = []string{"https://other.example"} })
+		}, setErrInvalidAudience},
 		{"no iat", func(t *testing.T) string { return with(func(c map[string]any) { delete(c, "iat") }) }, setErrInvalidRequest},
 		{"iat in the future", func(t *testing.T) string {
 			return with(func(c map[string]any) { c["iat"] = time.Now().Add(time.Hour).Unix() })
@@ -83,16 +85,24 @@ func TestSSFPushRefusesInvalidSETs(t *testing.T) {
 		}, setErrInvalidRequest},
 		{"no subject", func(t *testing.T) string { return with(func(c map[string]any) { delete(c, "sub_id") }) }, setErrInvalidRequest},
 		{"an iss_sub of another issuer", func(t *testing.T) string {
-			return with(func(c map[string]any) { c["sub_id"] = map[string]any{"format": "iss_sub", "iss": "https://other.example", "sub": "alice"} })
+			return with(func(c map[string]any) {
+				c["sub_id"] = map[string]any{"format": "iss_sub", "iss": "https://other.example", "sub": "alice"}
+			})
 		}, setErrInvalidRequest},
 		{"a jwt_id of another issuer", func(t *testing.T) string {
-			return with(func(c map[string]any) { c["sub_id"] = map[string]any{"format": "jwt_id", "iss": ssfTestIssuer, "jti": "tok-1"} })
+			return with(func(c map[string]any) {
+				c["sub_id"] = map[string]any{"format": "jwt_id", "iss": ssfTestIssuer, "jti": "tok-1"}
+			})
 		}, setErrInvalidRequest},
 		{"an unsupported subject format", func(t *testing.T) string {
-			return with(func(c map[string]any) { c["sub_id"] = map[string]any{"format": "phone_number", "phone_number": "+12065550100"} })
+			return with(func(c map[string]any) {
+				c["sub_id"] = map[string]any{"format": "phone_number", "phone_number": "+12065550100"}
+			})
 		}, setErrInvalidRequest},
 		{"an account subject (not among the five formats)", func(t *testing.T) string {
-			return with(func(c map[string]any) { c["sub_id"] = map[string]any{"format": "account", "uri": "acct:alice@example.com"} })
+			return with(func(c map[string]any) {
+				c["sub_id"] = map[string]any{"format": "account", "uri": "acct:alice@example.com"}
+			})
 		}, setErrInvalidRequest},
 		{"an empty opaque id", func(t *testing.T) string {
 			return with(func(c map[string]any) { c["sub_id"] = map[string]any{"format": "opaque", "id": " "} })
