@@ -22,10 +22,12 @@ type Config struct {
 	OAuth      OAuth      `mapstructure:"oauth" yaml:"oauth"`
 	// BackchannelLogout receives OpenID Connect Back-Channel Logout tokens.
 	BackchannelLogout BackchannelLogout `mapstructure:"backchannel_logout" yaml:"backchannel_logout"`
-	Decision          Decision          `mapstructure:"decision" yaml:"decision"`
-	Admin             Admin             `mapstructure:"admin" yaml:"admin"`
-	Log               Log               `mapstructure:"log" yaml:"log"`
-	Server            Server            `mapstructure:"server" yaml:"server"`
+	// SSF receives Shared Signals (CAEP, RISC) from the identity provider.
+	SSF      SSF      `mapstructure:"ssf" yaml:"ssf"`
+	Decision Decision `mapstructure:"decision" yaml:"decision"`
+	Admin    Admin    `mapstructure:"admin" yaml:"admin"`
+	Log      Log      `mapstructure:"log" yaml:"log"`
+	Server   Server   `mapstructure:"server" yaml:"server"`
 }
 
 // Upstream is the API revgate protects.

@@ -42,6 +42,7 @@ func Default() Config {
 		Logout:            Logout{Path: "/auth/logout"},
 		OAuth:             OAuth{RateLimit: 50, RateBurst: 100},
 		BackchannelLogout: BackchannelLogout{MaxAge: 5 * time.Minute},
+		SSF:               SSF{PollInterval: 5 * time.Second, EmailClaim: "email"},
 		Admin:             Admin{Listen: "127.0.0.1:9090"},
 		Log:               Log{Level: "info", Format: LogFormatJSON},
 		Server: Server{

@@ -39,6 +39,7 @@ func TestDefault(t *testing.T) {
 		Logout:            Logout{Path: "/auth/logout"},
 		OAuth:             OAuth{RateLimit: 50, RateBurst: 100},
 		BackchannelLogout: BackchannelLogout{MaxAge: 5 * time.Minute},
+		SSF:               SSF{PollInterval: 5 * time.Second, EmailClaim: "email"},
 		Admin:             Admin{Listen: "127.0.0.1:9090"},
 		Log:               Log{Level: "info", Format: "json"},
 		Server: Server{

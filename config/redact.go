@@ -20,7 +20,8 @@ const RedactedValue = "<redacted>"
 // Redacted returns a deep copy of c in which every secret that is set
 // reads RedactedValue: jwt.hmac_secret, revocation.redis.password,
 // revocation.redis.sentinel_password, admin.tokens[].token,
-// oauth.clients[].secret, and the
+// oauth.clients[].secret, ssf.push_authorization, ssf.poll_authorization,
+// and the
 // password and query values of any URL. A secret
 // read from a *_file shows as that path only (the inline key stays empty),
 // so the printed configuration loads back as it was written. Print this,
@@ -38,6 +39,8 @@ func (c *Config) Redacted() Config {
 	r.Upstream.URL = RedactURL(r.Upstream.URL)
 	r.JWT.JWKSURL = RedactURL(r.JWT.JWKSURL)
 	r.Revocation.Redis.URL = RedactURL(r.Revocation.Redis.URL)
+	r.SSF.JWKSURL = RedactURL(r.SSF.JWKSURL)
+	r.SSF.PollURL = RedactURL(r.SSF.PollURL)
 	return r
 }
 

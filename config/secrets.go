@@ -21,6 +21,8 @@ func (c *Config) secrets() []secret {
 		{"jwt.hmac_secret", "jwt.hmac_secret_file", &c.JWT.HMACSecret, c.JWT.HMACSecretFile},
 		{"revocation.redis.password", "revocation.redis.password_file", &c.Revocation.Redis.Password, c.Revocation.Redis.PasswordFile},
 		{"revocation.redis.sentinel_password", "revocation.redis.sentinel_password_file", &c.Revocation.Redis.SentinelPassword, c.Revocation.Redis.SentinelPasswordFile},
+		{"ssf.push_authorization", "ssf.push_authorization_file", &c.SSF.PushAuthorization, c.SSF.PushAuthorizationFile},
+		{"ssf.poll_authorization", "ssf.poll_authorization_file", &c.SSF.PollAuthorization, c.SSF.PollAuthorizationFile},
 	}
 	for i := range c.Admin.Tokens {
 		t := &c.Admin.Tokens[i]

@@ -51,6 +51,7 @@ func (c *Config) Validate(checks ...Check) error {
 	}
 	c.validateOAuth(&ps)
 	c.validateBackchannel(&ps)
+	c.validateSSF(&ps)
 	c.validateDecision(&ps)
 	c.validateAdmin(&ps)
 	oneOf(&ps, "log.level", c.Log.Level, "debug", "info", "warn", "error")
@@ -114,7 +115,7 @@ func (c *Config) validateJWT(ps *problems) {
 		ps.add("jwt", "needs a key source: jwks_url, jwks_file, public_key_files or hmac_secret (or hmac_secret_file)")
 	}
 	if j.JWKSURL != "" {
-		checkJWKSURL(ps, j.JWKSURL)
+		checkJWKSURL(ps, "jwt.jwks_url", j.JWKSURL)
 	}
 	positive(ps, "jwt.jwks_refresh", j.JWKSRefresh)
 	positive(ps, "jwt.jwks_unknown_kid_cooldown", j.JWKSUnknownKidCooldown)
@@ -180,8 +181,7 @@ func (c *Config) validateJWT(ps *problems) {
 	}
 }
 
-func checkJWKSURL(ps *problems, raw string) {
-	const key = "jwt.jwks_url"
+func checkJWKSURL(ps *problems, key, raw string) {
 	u, err := parseURL(raw)
 	if err != nil {
 		ps.add(key, "expected an https:// URL: %v", err)

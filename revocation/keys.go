@@ -19,18 +19,24 @@ const DefaultKeyPrefix = "revgate:"
 //	                  session, jwt.session_claim); value: 1, expiring with
 //	                  the record, like a revoked jti
 //	g                 global mark; value: the mark, unix seconds
+//	e:<digest(email)> email mark (the Shared Signals receiver's); the
+//	                  address in CanonicalEmail form; value: the mark,
+//	                  unix seconds
 //
 // Revoked jtis are the bulk of the data, so their records are as small as
 // Redis allows: a fixed 16-byte key part whatever the jti's length, and the
 // value 1, which Redis shares between keys instead of storing each time;
 // the record's expiry is its key's expiry. The one-letter tags keep every
-// key short.
+// key short. An email address is personal data that whoever can list the
+// keys (a monitoring tool, a support session) need not read, so its key
+// holds a digest of it, as a session's does.
 const (
 	tagToken   = "t:"
 	tagUsed    = "u:"
 	tagSubject = "s:"
 	tagSession = "l:"
 	tagGlobal  = "g"
+	tagEmail   = "e:"
 )
 
 // EncodeKeyPart encodes a jti or subject for use in a key: unpadded
@@ -56,6 +62,11 @@ func DigestJTI(jti string) string {
 // same text, and the digest bounds the key of a 1 KiB sid.
 func DigestSession(sid string) string { return DigestJTI(sid) }
 
+// DigestEmail is a canonical email address's part of its key, DigestJTI's
+// digest: the address is not readable in the key, and the key's tag keeps
+// it apart from a jti or session of the same text.
+func DigestEmail(address string) string { return DigestJTI(address) }
+
 // keys builds the keys of one key prefix.
 type keys struct{ prefix string }
 
@@ -64,3 +75,6 @@ func (k keys) used(jti string) string    { return k.prefix + tagUsed + DigestJTI
 func (k keys) subject(s string) string   { return k.prefix + tagSubject + EncodeKeyPart(s) }
 func (k keys) session(sid string) string { return k.prefix + tagSession + DigestSession(sid) }
 func (k keys) global() string            { return k.prefix + tagGlobal }
+
+// email is the key of an address already in CanonicalEmail form.
+func (k keys) email(address string) string { return k.prefix + tagEmail + DigestEmail(address) }

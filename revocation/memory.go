@@ -29,8 +29,9 @@ type Memory struct {
 }
 
 // memKey names a record, as a Redis key does: kind is one of the key
-// layout's tags (tagToken, tagUsed, tagSubject, tagSession, tagGlobal)
-// and id the jti, subject or session ("" for the global mark). No encoding is needed: a struct
+// layout's tags (tagToken, tagUsed, tagSubject, tagSession, tagGlobal,
+// tagEmail) and id the jti, subject, session or canonical address ("" for
+// the global mark). No encoding is needed: a struct
 // key cannot collide.
 type memKey struct {
 	kind string
@@ -85,6 +86,11 @@ func (m *Memory) Check(_ context.Context, q Query) (State, error) {
 	}
 	if q.Session != "" {
 		st.SessionRevoked = m.records[memKey{tagSession, q.Session}].liveAt(now)
+	}
+	if e := CanonicalEmail(q.Email); e != "" {
+		if r := m.records[memKey{tagEmail, e}]; r.liveAt(now) {
+			st.EmailMark = unixTime(r.value)
+		}
 	}
 	if r := m.records[memKey{tagGlobal, ""}]; r.liveAt(now) {
 		st.GlobalMark = unixTime(r.value)
@@ -153,6 +159,23 @@ func (m *Memory) GetSubject(_ context.Context, subject string) (time.Time, error
 // UnmarkSubject implements Store.
 func (m *Memory) UnmarkSubject(_ context.Context, subject string) error {
 	m.delete(memKey{tagSubject, subject})
+	return nil
+}
+
+// MarkEmail implements Store, with MarkSubject's rules.
+func (m *Memory) MarkEmail(_ context.Context, address string, mark time.Time, ttl time.Duration) (time.Time, error) {
+	v, _ := m.forward(memKey{tagEmail, CanonicalEmail(address)}, markRecord(mark, ttl))
+	return unixTime(v), nil
+}
+
+// GetEmail implements Store.
+func (m *Memory) GetEmail(_ context.Context, address string) (time.Time, error) {
+	return m.getMark(memKey{tagEmail, CanonicalEmail(address)})
+}
+
+// UnmarkEmail implements Store.
+func (m *Memory) UnmarkEmail(_ context.Context, address string) error {
+	m.delete(memKey{tagEmail, CanonicalEmail(address)})
 	return nil
 }
 

@@ -171,7 +171,8 @@ func NewRedis(client redis.UniversalClient, opts RedisOptions) *Redis {
 // Check implements Store in exactly one round trip: one MGET, or on a
 // Cluster one pipeline of GETs (sent to each node concurrently).
 func (r *Redis) Check(ctx context.Context, q Query) (State, error) {
-	var buf [5]string
+	email := CanonicalEmail(q.Email)
+	var buf [6]string
 	ks := buf[:0]
 	if q.JTI != "" {
 		ks = append(ks, r.keys.token(q.JTI))
@@ -184,6 +185,9 @@ func (r *Redis) Check(ctx context.Context, q Query) (State, error) {
 	}
 	if q.Session != "" {
 		ks = append(ks, r.keys.session(q.Session))
+	}
+	if email != "" {
+		ks = append(ks, r.keys.email(email))
 	}
 	ks = append(ks, r.globalKey)
 
@@ -210,6 +214,12 @@ func (r *Redis) Check(ctx context.Context, q Query) (State, error) {
 	}
 	if q.Session != "" {
 		st.SessionRevoked = vals[i] != nil
+		i++
+	}
+	if email != "" {
+		if st.EmailMark, err = parseMark(vals[i]); err != nil {
+			return State{}, unavailable("check: email mark", err)
+		}
 		i++
 	}
 	if st.GlobalMark, err = parseMark(vals[i]); err != nil {
@@ -338,6 +348,25 @@ func (r *Redis) GetSubject(ctx context.Context, subject string) (time.Time, erro
 // UnmarkSubject implements Store.
 func (r *Redis) UnmarkSubject(ctx context.Context, subject string) error {
 	return r.del(ctx, "unmark subject", r.keys.subject(subject))
+}
+
+// MarkEmail implements Store, with MarkSubject's rules.
+func (r *Redis) MarkEmail(ctx context.Context, address string, mark time.Time, ttl time.Duration) (time.Time, error) {
+	return r.markForward(ctx, "mark email", r.keys.email(CanonicalEmail(address)), mark, ttl)
+}
+
+// GetEmail implements Store.
+func (r *Redis) GetEmail(ctx context.Context, address string) (time.Time, error) {
+	t, err := r.getMark(ctx, r.keys.email(CanonicalEmail(address)))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return time.Time{}, unavailable("get email", err)
+	}
+	return t, err
+}
+
+// UnmarkEmail implements Store.
+func (r *Redis) UnmarkEmail(ctx context.Context, address string) error {
+	return r.del(ctx, "unmark email", r.keys.email(CanonicalEmail(address)))
 }
 
 // MarkGlobal implements Store, with MarkSubject's rules.

@@ -34,6 +34,11 @@ type Query struct {
 	// Used asks, in the same round trip, whether JTI was recorded as a used
 	// refresh token (refresh reuse detection).
 	Used bool
+	// Email is the token's email address (ssf.email_claim), matched
+	// against email marks the Shared Signals receiver sets; "" when the
+	// token has none or the receiver is off, and then no email mark is
+	// read. The store canonicalises it with CanonicalEmail.
+	Email string
 }
 
 // State is the answer to a Query. Zero times mean "no mark".
@@ -44,6 +49,8 @@ type State struct {
 	GlobalMark  time.Time
 	// SessionRevoked reports a revoked Query.Session.
 	SessionRevoked bool
+	// EmailMark is Query.Email's revoked-before mark.
+	EmailMark time.Time
 }
 
 // TokenRevocation is what is recorded for a revoked jti.
@@ -98,6 +105,15 @@ type Store interface {
 	GetSubject(ctx context.Context, subject string) (time.Time, error)
 	// UnmarkSubject deletes the subject's mark.
 	UnmarkSubject(ctx context.Context, subject string) error
+
+	// MarkEmail, GetEmail and UnmarkEmail do the same for an email
+	// address's mark, with MarkSubject's rules. The store canonicalises
+	// address with CanonicalEmail, so case variants of one address share
+	// one mark. An address that is empty once canonical is never read by
+	// Check: callers refuse it.
+	MarkEmail(ctx context.Context, address string, mark time.Time, ttl time.Duration) (time.Time, error)
+	GetEmail(ctx context.Context, address string) (time.Time, error)
+	UnmarkEmail(ctx context.Context, address string) error
 
 	// MarkGlobal, GetGlobal and UnmarkGlobal do the same for the global mark.
 	MarkGlobal(ctx context.Context, mark time.Time, ttl time.Duration) (time.Time, error)

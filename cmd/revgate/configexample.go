@@ -104,6 +104,17 @@ backchannel_logout:                   # OpenID Connect Back-Channel Logout from 
   audience: []                        # when on: the client id(s) registered with this logout URL
   max_age: 5m                         # a logout token's iat may be at most this old (plus leeway)
 
+ssf:                                  # Shared Signals (CAEP, RISC) from your identity provider; off by default
+  push_path: ""                       # e.g. "/ssf/events"; "" (default) = no push endpoint
+  # push_authorization_file: "/var/run/secrets/revgate/ssf-push"   # the Authorization value the transmitter sends (required with push_path)
+  poll_url: ""                        # the transmitter's poll endpoint; "" (default) = no polling
+  # poll_authorization_file: "/var/run/secrets/revgate/ssf-poll"   # the Authorization value sent when polling
+  # issuer: "https://transmitter.example"      # when on: the SETs' iss (required)
+  # jwks_url: "https://transmitter.example/jwks"   # when on: the transmitter's keys (or jwks_file)
+  # audience: "https://revgate.example"        # when on: the SETs' aud (required)
+  poll_interval: 5s                   # the pause between polls that found nothing
+  email_claim: "email"                # the access-token claim that email subjects of events match
+
 admin:
   listen: "127.0.0.1:9090"            # the admin API, /healthz, /readyz and /metrics
   tokens:

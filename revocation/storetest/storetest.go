@@ -54,6 +54,11 @@ func Run(t *testing.T, newStore func(t *testing.T) revocation.Store) {
 		{"a session record lives until its expiry, the later one kept", testSessionExpiry},
 		{"an unrevoked session is no longer revoked", testUnrevokeSession},
 		{"odd sessions never collide with each other, jtis or subjects", testSessionsDistinct},
+		{"an email mark can be set, read and removed, apart from the rest", testEmailMark},
+		{"case and white-space variants of an address are one address", testEmailCase},
+		{"an email mark only moves forward", testEmailForward},
+		{"odd addresses never collide with each other or with subjects", testEmailsDistinct},
+		{"an email mark stops applying when it expires", testEmailExpiry},
 		{"ping answers", testPing},
 	}
 	for _, tt := range tests {
@@ -82,6 +87,9 @@ func testEmpty(t *testing.T, s revocation.Store) {
 	_, err = s.GetSession(ctx, "sid1")
 	wantNotFound(t, "GetSession", err)
 	wantState(t, s, revocation.Query{Session: "sid1"}, revocation.State{})
+	_, err = s.GetEmail(ctx, "alice@example.com")
+	wantNotFound(t, "GetEmail", err)
+	wantState(t, s, revocation.Query{Email: "alice@example.com"}, revocation.State{})
 }
 
 func testRevokeToken(t *testing.T, s revocation.Store) {
