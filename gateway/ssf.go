@@ -69,6 +69,20 @@ type ssfSettings struct {
 	pollInterval      time.Duration
 }
 
+// ssfSettingsFrom reads the ssf section.
+func ssfSettingsFrom(c *config.Config) ssfSettings {
+	s := &c.SSF
+	return ssfSettings{
+		issuer:            s.Issuer,
+		audience:          nonEmptyStrings([]string{s.Audience}),
+		pushPath:          s.PushPath,
+		pushAuthorization: s.PushAuthorization,
+		pollURL:           s.PollURL,
+		pollAuthorization: s.PollAuthorization,
+		pollInterval:      s.PollInterval,
+	}
+}
+
 // ssfReceiver receives Security Event Tokens from one Shared Signals
 // transmitter, by push (RFC 8935) and by poll (RFC 8936).
 type ssfReceiver struct {
@@ -157,6 +171,17 @@ func ssfAlgorithms() []string {
 		}
 	}
 	return algs
+}
+
+// SSFVerifierConfig configures the verifier of the Shared Signals
+// transmitter's SETs for Options.SSFVerifier; ok is false when the
+// receiver is off (neither ssf.push_path nor ssf.poll_url). Build it with
+// jwtverify.NewVerifier and Close it when the gateway stops.
+func SSFVerifierConfig(c *config.Config, log *slog.Logger) (vc jwtverify.VerifierConfig, ok bool) {
+	if !c.SSF.Enabled() {
+		return jwtverify.VerifierConfig{}, false
+	}
+	return ssfVerifierConfig(c, c.SSF.JWKSURL, c.SSF.JWKSFile, log), true
 }
 
 // ssfVerifierConfig configures the verifier of the transmitter's SETs from

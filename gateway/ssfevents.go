@@ -199,13 +199,13 @@ func (g *Gateway) applySSF(audit *http.Request, se *securityEvent, a ssfAction) 
 		g.metrics.revocations.WithLabelValues("token", "ssf").Inc()
 		g.auditEvent(audit, "revoke_token", actor, append(attrs, slog.String("jti", t.jti), slog.Time("expires_at", until.UTC()))...)
 	case t.email != "":
-		mark, err := g.storeMarkEmail(ctx, t.email, a.at)
+		mark, err := g.store.MarkEmail(ctx, t.email, a.at, g.markTTL)
 		if err != nil {
 			g.metrics.storeError("revoke", err)
 			return err
 		}
 		g.metrics.revocations.WithLabelValues("email", "ssf").Inc()
-		g.auditEvent(audit, "revoke_email", actor, append(attrs, slog.String("email", canonicalEmailPremerge(t.email)), slog.Time("revoked_before", mark.UTC()))...)
+		g.auditEvent(audit, "revoke_email", actor, append(attrs, slog.String("email", revocation.CanonicalEmail(t.email)), slog.Time("revoked_before", mark.UTC()))...)
 	default:
 		mark, err := g.store.MarkSubject(ctx, t.subject, a.at, g.markTTL)
 		if err != nil {

@@ -127,6 +127,16 @@ func serveWithStore(ctx context.Context, cfg *config.Config, logger *slog.Logger
 		return err
 	}
 	defer verifier.Close()
+	// The Shared Signals transmitter's keys are a set of their own.
+	var ssfVerifier gateway.TokenVerifier
+	if vc, ok := gateway.SSFVerifierConfig(cfg, logger.With("component", "ssf")); ok {
+		v, err := jwtverify.NewVerifier(context.WithoutCancel(ctx), vc)
+		if err != nil {
+			return err
+		}
+		defer v.Close()
+		ssfVerifier = v
+	}
 	checkStoreAtStart(ctx, store, eviction, logger)
 
 	gw, err := gateway.New(gateway.Options{
@@ -138,10 +148,22 @@ func serveWithStore(ctx context.Context, cfg *config.Config, logger *slog.Logger
 		Registerer:     reg,
 		Gatherer:       reg,
 		EvictionPolicy: eviction,
+		SSFVerifier:    ssfVerifier,
 	})
 	if err != nil {
 		return err
 	}
+	// The SSF poller (when ssf.poll_url is set) stops at the shutdown
+	// signal, sending its last acknowledgements, before serve returns.
+	pollCtx, stopPoll := context.WithCancel(ctx)
+	pollDone := make(chan struct{})
+	go func() {
+		defer close(pollDone)
+		if err := gw.PollSSF(pollCtx); err != nil {
+			logger.Error("ssf poller", "error", err.Error())
+		}
+	}()
+	defer func() { stopPoll(); <-pollDone }()
 
 	servers, err := listen(cfg, gw, logger)
 	if err != nil {
