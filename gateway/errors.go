@@ -23,6 +23,7 @@ const (
 	OutcomeRevokedSubject   = "revoked_subject"
 	OutcomeRevokedGlobal    = "revoked_global"
 	OutcomeRevokedSession   = "revoked_session"
+	OutcomeRevokedEmail     = "revoked_email"
 	OutcomeRefreshReused    = "refresh_reused"
 	OutcomeStoreUnavailable = "store_unavailable"
 	OutcomeStoreFailOpen    = "store_fail_open"
@@ -74,6 +75,7 @@ var proxyRefusals = []refusalRow{
 	{isErr(ErrRevokedSubject), tokenRefusal(OutcomeRevokedSubject)},
 	{isErr(ErrRevokedGlobal), tokenRefusal(OutcomeRevokedGlobal)},
 	{isErr(ErrRevokedSession), tokenRefusal(OutcomeRevokedSession)},
+	{isErr(ErrRevokedEmail), tokenRefusal(OutcomeRevokedEmail)},
 	{isErr(ErrReusedRefresh), tokenRefusal(OutcomeRefreshReused)},
 	{isTokenError, tokenRefusal(OutcomeInvalidToken)},
 	{isErr(errLogoutStoreFailedHalf), refusal{http.StatusServiceUnavailable, "revocation_unavailable", OutcomeStoreUnavailable, nil, nil}},

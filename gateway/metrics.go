@@ -50,7 +50,7 @@ func NewMetrics(reg prometheus.Registerer, info BuildInfo) (*Metrics, error) {
 		registerer: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "requests_total",
-			Help: "Requests judged by route prefix, outcome (allowed, no_token, invalid_token, revoked_jti, revoked_subject, revoked_global, revoked_session, refresh_reused, store_unavailable, store_fail_open, upstream_error, client_closed, bad_request) and mode, the front door that asked (proxy, forward_auth, auth_request, ext_authz_http, ext_authz_grpc).",
+			Help: "Requests judged by route prefix, outcome (allowed, no_token, invalid_token, revoked_jti, revoked_subject, revoked_global, revoked_session, revoked_email, refresh_reused, store_unavailable, store_fail_open, upstream_error, client_closed, bad_request) and mode, the front door that asked (proxy, forward_auth, auth_request, ext_authz_http, ext_authz_grpc).",
 		}, []string{"mode", "route", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: ns, Name: "request_duration_seconds",
@@ -78,7 +78,7 @@ func NewMetrics(reg prometheus.Registerer, info BuildInfo) (*Metrics, error) {
 		}, []string{"op", "kind"}),
 		revocations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "revocations_total",
-			Help: "Revocations written, by kind (token, subject, global, session) and source (admin, logout, reuse_detection, backchannel_logout).",
+			Help: "Revocations written, by kind (token, subject, global, session, email) and source (admin, logout, reuse_detection, backchannel_logout).",
 		}, []string{"kind", "source"}),
 		jwksFetches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "jwks_refreshes_total",
@@ -116,7 +116,7 @@ func NewMetrics(reg prometheus.Registerer, info BuildInfo) (*Metrics, error) {
 	for _, kind := range []string{"timeout", "circuit_open", "error"} {
 		m.storeErrors.WithLabelValues("check", kind)
 	}
-	for _, ks := range [][2]string{{"token", "admin"}, {"subject", "admin"}, {"global", "admin"}, {"session", "admin"},
+	for _, ks := range [][2]string{{"token", "admin"}, {"subject", "admin"}, {"global", "admin"}, {"session", "admin"}, {"email", "admin"},
 		{"token", "logout"}, {"subject", "logout"}, {"subject", "reuse_detection"}} {
 		m.revocations.WithLabelValues(ks[0], ks[1])
 	}

@@ -411,5 +411,8 @@ func ReadClaims(cfg *config.Config) []string {
 	if cfg.BackchannelLogout.Enabled() {
 		names = append(names, backchannelClaims...)
 	}
+	if cfg.SSF.Enabled() {
+		names = append(names, cfg.SSF.EmailClaim)
+	}
 	return names
 }

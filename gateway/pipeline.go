@@ -18,6 +18,7 @@ var (
 	ErrRevokedGlobal  = fmt.Errorf("%w: all tokens revoked", jwtverify.ErrTokenRevoked)
 	ErrRevokedSession = fmt.Errorf("%w: session revoked", jwtverify.ErrTokenRevoked)
 	ErrReusedRefresh  = fmt.Errorf("%w: refresh token reused", jwtverify.ErrTokenRevoked)
+	ErrRevokedEmail   = fmt.Errorf("%w: email address revoked", jwtverify.ErrTokenRevoked)
 )
 
 // verifier is what the pipeline needs from token verification.
@@ -36,6 +37,11 @@ type pipeline struct {
 	// breaker fails lookups at once while the store keeps failing; nil:
 	// never.
 	breaker *breaker
+	// emailClaim is ssf.email_claim while the Shared Signals receiver is
+	// on, else "": only then is a token's address read and its email mark
+	// looked up (revocation rule 5), so a gateway without the receiver
+	// pays nothing for it.
+	emailClaim string
 }
 
 // authorize verifies raw for purpose p and checks it against the store in
@@ -54,8 +60,8 @@ func (p *pipeline) authorize(ctx context.Context, raw string, purpose jwtverify.
 	return claims, p.checkRevoked(ctx, claims, purpose == jwtverify.PurposeRefresh)
 }
 
-// checkRevoked applies the four revocation rules (and, for refresh tokens,
-// the reuse rule) to verified claims.
+// checkRevoked applies the revocation rules (and, for refresh tokens, the
+// reuse rule) to verified claims.
 func (p *pipeline) checkRevoked(ctx context.Context, c *jwtverify.Claims, refresh bool) error {
 	ticket, err := p.breaker.allow()
 	if err != nil {
@@ -65,7 +71,7 @@ func (p *pipeline) checkRevoked(ctx context.Context, c *jwtverify.Claims, refres
 	lookupCtx, cancel := context.WithTimeout(ctx, p.lookupTimeout)
 	defer cancel()
 	start := time.Now()
-	st, err := p.store.Check(lookupCtx, revocation.Query{JTI: c.JTI, Subject: c.Subject, Session: c.Session, Used: refresh && c.JTI != ""})
+	st, err := p.store.Check(lookupCtx, revocation.Query{JTI: c.JTI, Subject: c.Subject, Session: c.Session, Used: refresh && c.JTI != "", Email: p.email(c)})
 	p.metrics.storeLookup.Observe(time.Since(start).Seconds())
 	clientGone := ctx.Err() != nil
 	p.breaker.done(ticket, err, clientGone)
@@ -81,11 +87,24 @@ func (p *pipeline) checkRevoked(ctx context.Context, c *jwtverify.Claims, refres
 	return revokedBy(c, st)
 }
 
+// email is the token's address for the email mark lookup: the
+// emailClaim when the receiver is on and the claim is a string, else ""
+// (nothing is read). The store canonicalises it.
+func (p *pipeline) email(c *jwtverify.Claims) string {
+	if p.emailClaim == "" || c.Token == nil {
+		return ""
+	}
+	v, _ := c.Token.Get(p.emailClaim)
+	s, _ := v.(string)
+	return s
+}
+
 // revokedBy says which rule, if any, rejects a token with claims c given the
 // stored state st. Times compare in whole seconds: a token issued in the same
 // second as a mark is revoked, and a token without iat is revoked by any mark
 // that applies to it. Where several rules match, the most specific names
-// the outcome: the token, its session, its subject, then everything.
+// the outcome: the token, its session, its subject, its email address,
+// then everything.
 func revokedBy(c *jwtverify.Claims, st revocation.State) error {
 	switch {
 	case st.JTIRevoked:
@@ -96,6 +115,8 @@ func revokedBy(c *jwtverify.Claims, st revocation.State) error {
 		return &jwtverify.TokenError{Err: ErrRevokedSession, Description: jwtverify.ErrTokenRevoked.Error()}
 	case issuedBy(c.IssuedAt, st.SubjectMark):
 		return &jwtverify.TokenError{Err: ErrRevokedSubject, Description: jwtverify.ErrTokenRevoked.Error()}
+	case issuedBy(c.IssuedAt, st.EmailMark):
+		return &jwtverify.TokenError{Err: ErrRevokedEmail, Description: jwtverify.ErrTokenRevoked.Error()}
 	case issuedBy(c.IssuedAt, st.GlobalMark):
 		return &jwtverify.TokenError{Err: ErrRevokedGlobal, Description: jwtverify.ErrTokenRevoked.Error()}
 	}

@@ -76,7 +76,7 @@ func startCLIGateway(t *testing.T) *cliGateway {
 	s := newSigner(t)
 	upstream := newUpstream(t, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(200) })
 	p := startGateway(t, fmt.Sprintf("upstream:\n  url: %q\njwt:\n  jwks_file: %q\n  algorithms: [ES256]\nrevocation:\n  store: memory\n",
-		upstream, s.jwksPath))
+		upstream, s.jwksPath)+ssfYAML(s.jwksPath))
 	return &cliGateway{process: p, signer: s}
 }
 
@@ -458,14 +458,17 @@ var allAdminCommands = [][]string{
 	{"revoke", "subject", "s1"},
 	{"revoke", "all"},
 	{"revoke", "session", "sid1"},
+	{"revoke", "email", "e1@example.com"},
 	{"status", "token", "j1"},
 	{"status", "subject", "s1"},
 	{"status", "all"},
 	{"status", "session", "sid1"},
+	{"status", "email", "e1@example.com"},
 	{"unrevoke", "token", "j1"},
 	{"unrevoke", "subject", "s1"},
 	{"unrevoke", "all"},
 	{"unrevoke", "session", "sid1"},
+	{"unrevoke", "email", "e1@example.com"},
 }
 
 func TestAdminCLIExitCodesOfEveryCommand(t *testing.T) {
@@ -541,6 +544,8 @@ func TestAdminCLIExitCodesOfEveryCommand(t *testing.T) {
 		{"a missing subject", []string{"revoke", "subject"}},
 		{"a missing session", []string{"revoke", "session"}},
 		{"an empty session", []string{"status", "session", ""}},
+		{"a missing address", []string{"revoke", "email"}},
+		{"an empty address", []string{"status", "email", ""}},
 		{"an admin URL that is not http(s)", []string{"status", "all", "--admin-url", "ftp://host"}},
 		{"both --admin-token and --admin-token-file", []string{"status", "all", "--admin-token", "x", "--admin-token-file", "/dev/null"}},
 		{"an unreadable --admin-token-file", []string{"status", "all", "--admin-token-file", "/no/such/file"}},
@@ -609,7 +614,7 @@ func TestAdminCLIReportsA5xxAsExit3(t *testing.T) {
 	s := newSigner(t)
 	upstream := newUpstream(t, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(200) })
 	p := startGateway(t, fmt.Sprintf("upstream:\n  url: %q\njwt:\n  jwks_file: %q\n  algorithms: [ES256]\nrevocation:\n  redis:\n    url: %q\n",
-		upstream, s.jwksPath, redis.URL()))
+		upstream, s.jwksPath, redis.URL())+ssfYAML(s.jwksPath))
 	g := &cliGateway{process: p, signer: s}
 
 	want(t, g.run(t, "revoke", "subject", "erin"), 0)

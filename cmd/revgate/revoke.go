@@ -36,7 +36,7 @@ func tokenPath(jti string) string { return apiTokens + "/" + url.PathEscape(jti)
 func newRevokeCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "revoke",
-		Short: "Revoke a token, a session, every token of a subject, or every token (admin API client)",
+		Short: "Revoke a token, a session, every token of a subject or an email address, or every token (admin API client)",
 		Long: `Revoke through the admin API of a running gateway. Every gateway sharing the
 revocation store rejects the revoked tokens from the very next request.
 
@@ -44,13 +44,14 @@ revocation store rejects the revoked tokens from the very next request.
   revgate revoke token --jti ID           one token by its jti
   revgate revoke session SID              every token of an identity provider session
   revgate revoke subject SUB              every token of a user issued until now
+  revgate revoke email ADDRESS            every token of an email address issued until now
   revgate revoke all                      every token issued until now
 ` + adminHelp,
 		Args: subcommandArgs,
 		RunE: needSubcommand,
 	}
 	o := addAdminFlags(cmd)
-	cmd.AddCommand(newRevokeTokenCommand(o), newRevokeSessionCommand(o), newRevokeSubjectCommand(o), newRevokeAllCommand(o))
+	cmd.AddCommand(newRevokeTokenCommand(o), newRevokeSessionCommand(o), newRevokeSubjectCommand(o), newRevokeEmailCommand(o), newRevokeAllCommand(o))
 	return cmd
 }
 
@@ -256,12 +257,13 @@ func revokeMark(cmd *cobra.Command, o *adminOptions, path, what, before, reason 
 func newStatusCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Show the revocation state of a token, a session, a subject or all tokens (admin API client)",
+		Short: "Show the revocation state of a token, a session, a subject, an email address or all tokens (admin API client)",
 		Long: `Show what the revocation store holds, through the admin API:
 
   revgate status token JTI       is this jti revoked, and until when
   revgate status session SID     is this session revoked, and until when
   revgate status subject SUB     the subject's revoked-before mark
+  revgate status email ADDRESS   the email address's revoked-before mark
   revgate status all             the global revoked-before mark
 
 Exits 1 when nothing is recorded, so scripts can test it directly.
@@ -272,6 +274,7 @@ Exits 1 when nothing is recorded, so scripts can test it directly.
 	o := addAdminFlags(cmd)
 	cmd.AddCommand(
 		newStatusSessionCommand(o),
+		newStatusEmailCommand(o),
 		&cobra.Command{
 			Use:   "token JTI",
 			Short: "Show whether a token's jti is revoked, and until when",
@@ -347,6 +350,7 @@ func newUnrevokeCommand() *cobra.Command {
   revgate unrevoke token JTI     the token is accepted again
   revgate unrevoke session SID   the session's tokens are accepted again
   revgate unrevoke subject SUB   the subject's mark is removed
+  revgate unrevoke email ADDRESS the email address's mark is removed
   revgate unrevoke all           the global mark is removed
 
 Each removes only its own record: unrevoking a subject does not undo the
@@ -359,6 +363,7 @@ not there succeeds, so a retry is safe.
 	o := addAdminFlags(cmd)
 	cmd.AddCommand(
 		newUnrevokeSessionCommand(o),
+		newUnrevokeEmailCommand(o),
 		&cobra.Command{
 			Use:   "token JTI",
 			Short: "Remove a token's revocation",

@@ -14,7 +14,7 @@ const (
 	// CodeForbidden: a browser request to an unauthenticated demo admin
 	// API (403).
 	CodeForbidden = "forbidden"
-	// CodeNotRevoked: the jti, session, subject or global mark asked about has no
+	// CodeNotRevoked: the jti, session, subject, email or global mark asked about has no
 	// revocation recorded (404).
 	CodeNotRevoked = "not_revoked"
 	// CodeNoSuchEndpoint: the path is not part of the admin API (404), as
@@ -65,10 +65,12 @@ type RevokeMark struct {
 	Reason string          `json:"reason,omitempty"`
 }
 
-// Mark is the answer about a subject's mark (Subject set) or the global
-// one.
+// Mark is the answer about a subject's mark (Subject set), an email
+// address's (Email set, in the canonical form the mark is kept under) or
+// the global one.
 type Mark struct {
 	Subject       string    `json:"subject,omitempty"`
+	Email         string    `json:"email,omitempty"`
 	RevokedBefore time.Time `json:"revoked_before"`
 }
 
