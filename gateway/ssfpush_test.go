@@ -12,8 +12,8 @@ import (
 	"github.com/revgate/revgate/revocation"
 )
 
-// withSSF configures the receiver as an operator would, with tr's keys.
-func withSSF(tr *transmitter) func(*config.Config) {
+// withTransmitter configures the receiver as an operator would, with tr's keys.
+func withTransmitter(tr *transmitter) func(*config.Config) {
 	return func(c *config.Config) {
 		c.SSF.Issuer = ssfTestIssuer
 		c.SSF.Audience = ssfTestAudience
@@ -25,7 +25,7 @@ func withSSF(tr *transmitter) func(*config.Config) {
 
 func TestSSFPushIsServedFromTheConfigurationOnBothListeners(t *testing.T) {
 	tr := newTransmitter(t)
-	d := newDecisionHarness(t, nil, withSSF(tr))
+	d := newDecisionHarness(t, nil, withTransmitter(tr))
 	old := time.Now().Add(-time.Minute)
 	alice := mint(t, tok{sub: "alice", iat: old})
 	bob := mint(t, tok{sub: "bob", iat: old})
