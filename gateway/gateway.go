@@ -51,7 +51,7 @@ type Options struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// SSFVerifier verifies the Shared Signals transmitter's SETs with its
-	// own keys (see SSFVerifierConfig); required when ssf.push_path or
+	// own keys (see jwtverify.TransmitterConfig); required when ssf.push_path or
 	// ssf.poll_url is set, unused otherwise.
 	SSFVerifier TokenVerifier
 }

@@ -145,7 +145,7 @@ func newHarness(t *testing.T, store revocation.Store, mutate func(*config.Config
 		t.Fatalf("NewVerifier: %v", err)
 	}
 	var ssfV TokenVerifier
-	if vc, ok := SSFVerifierConfig(h.cfg, logger); ok {
+	if vc, ok := jwtverify.TransmitterConfig(h.cfg, logger); ok {
 		if ssfV, err = jwtverify.NewVerifier(ctx, vc); err != nil {
 			t.Fatalf("NewVerifier (ssf): %v", err)
 		}

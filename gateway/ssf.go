@@ -3,7 +3,6 @@ package gateway
 import (
 	"crypto/sha256"
 	"errors"
-	"log/slog"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/revgate/revgate/config"
-	"github.com/revgate/revgate/gateway/jwtverify"
 )
 
 // The event types the Shared Signals receiver knows, exactly as CAEP 1.0
@@ -157,52 +155,4 @@ func nonEmptyStrings(list []string) []string {
 		}
 	}
 	return out
-}
-
-// ssfAlgorithms are the asymmetric algorithms of jwtverify's table: a SET
-// is signed by a transmitter whose public keys anyone may fetch, so an
-// HMAC algorithm (a secret shared through a public JWKS) is never allowed,
-// and "none" is not in the table.
-func ssfAlgorithms() []string {
-	var algs []string
-	for _, a := range jwtverify.Algorithms() {
-		if kind, _, _ := jwtverify.KeyType(a); kind != "HMAC" {
-			algs = append(algs, a)
-		}
-	}
-	return algs
-}
-
-// SSFVerifierConfig configures the verifier of the Shared Signals
-// transmitter's SETs for Options.SSFVerifier; ok is false when the
-// receiver is off (neither ssf.push_path nor ssf.poll_url). Build it with
-// jwtverify.NewVerifier and Close it when the gateway stops.
-func SSFVerifierConfig(c *config.Config, log *slog.Logger) (vc jwtverify.VerifierConfig, ok bool) {
-	if !c.SSF.Enabled() {
-		return jwtverify.VerifierConfig{}, false
-	}
-	return ssfVerifierConfig(c, c.SSF.JWKSURL, c.SSF.JWKSFile, log), true
-}
-
-// ssfVerifierConfig configures the verifier of the transmitter's SETs from
-// its own keys (jwks_url or jwks_file), never jwt.*'s: the gateway's
-// token issuer must not be able to sign security events, nor the
-// transmitter access tokens. Refresh, cooldown and leeway are jwt's.
-func ssfVerifierConfig(c *config.Config, jwksURL, jwksFile string, log *slog.Logger) jwtverify.VerifierConfig {
-	return jwtverify.VerifierConfig{
-		JWT: config.JWT{
-			JWKSURL:                jwksURL,
-			JWKSFile:               jwksFile,
-			Algorithms:             ssfAlgorithms(),
-			Leeway:                 c.JWT.Leeway,
-			JWKSRefresh:            c.JWT.JWKSRefresh,
-			JWKSUnknownKidCooldown: c.JWT.JWKSUnknownKidCooldown,
-			SubjectClaim:           "sub",
-		},
-		MaxTokenLifetime: c.Revocation.MaxTokenLifetime,
-		Logger:           log,
-		Section:          "ssf",
-		// The SET members the receiver reads: each may appear only once.
-		ReadClaims: []string{"events", "sub_id", "txn", "toe"},
-	}
 }

@@ -131,7 +131,10 @@ func newSSFHarness(t *testing.T, store revocation.Store, tr *transmitter, mutate
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	v, err := jwtverify.NewVerifier(ctx, ssfVerifierConfig(h.cfg, tr.jwks.URL, "", nil))
+	cfg := *h.cfg
+	cfg.SSF.JWKSURL, cfg.SSF.PushPath = tr.jwks.URL, ssfTestPath
+	vc, _ := jwtverify.TransmitterConfig(&cfg, nil)
+	v, err := jwtverify.NewVerifier(ctx, vc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -129,7 +129,7 @@ func serveWithStore(ctx context.Context, cfg *config.Config, logger *slog.Logger
 	defer verifier.Close()
 	// The Shared Signals transmitter's keys are a set of their own.
 	var ssfVerifier gateway.TokenVerifier
-	if vc, ok := gateway.SSFVerifierConfig(cfg, logger.With("component", "ssf")); ok {
+	if vc, ok := jwtverify.TransmitterConfig(cfg, logger.With("component", "ssf")); ok {
 		v, err := jwtverify.NewVerifier(context.WithoutCancel(ctx), vc)
 		if err != nil {
 			return err
