@@ -110,3 +110,38 @@ func TestSSFPushWhileTheStoreIsDownIsRetried(t *testing.T) {
 		t.Errorf("replayed = %v, want 1", v)
 	}
 }
+
+func TestSSFConcurrentDeliveriesOfOneSETApplyItOnce(t *testing.T) {
+	backends(t, func(t *testing.T, store func() revocation.Store) {
+		tr := newTransmitter(t)
+		h := newSSFHarness(t, store(), tr, nil)
+		set := tr.set(t, setClaims(eventAccountDisabled, map[string]any{}, issSub("alice")))
+		const n = 8
+		codes := make(chan int, n)
+		for range n {
+			go func() {
+				req, _ := http.NewRequest(http.MethodPost, h.proxy.URL+ssfTestPath, strings.NewReader(set))
+				req.Header.Set("Content-Type", "application/secevent+jwt")
+				req.Header.Set("Authorization", ssfTestAuth)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					codes <- -1
+					return
+				}
+				resp.Body.Close()
+				codes <- resp.StatusCode
+			}()
+		}
+		for range n {
+			if c := <-codes; c != http.StatusAccepted {
+				t.Errorf("a delivery answered %d, want 202", c)
+			}
+		}
+		series, _ := h.scrape()
+		applied := series[`revgate_ssf_events_total{event="account-disabled",result="applied"}`]
+		replayed := series[`revgate_ssf_events_total{event="account-disabled",result="replayed"}`]
+		if applied != 1 || replayed != n-1 {
+			t.Errorf("applied %v, replayed %v; want 1 and %d", applied, replayed, n-1)
+		}
+	})
+}
