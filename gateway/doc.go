@@ -11,4 +11,8 @@
 // decision endpoints will be the next. Each listener turns errors into
 // answers and metric outcomes from one table (errors.go). The admin API
 // (admin.go), health checks and metrics are served on the admin listener.
+// The identity provider's receivers write revocations rather than judge
+// requests: OpenID Connect Back-Channel Logout (backchannel.go) and the
+// Shared Signals receiver (ssf*.go: SET verification, subject mapping and
+// events, RFC 8935 push, RFC 8936 poll).
 package gateway

@@ -53,6 +53,10 @@ type Options struct {
 	Trail revocation.Trail
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// SSFVerifier verifies the Shared Signals transmitter's SETs with its
+	// own keys (see jwtverify.TransmitterConfig); required when ssf.push_path or
+	// ssf.poll_url is set, unused otherwise.
+	SSFVerifier TokenVerifier
 }
 
 // Gateway serves the proxy listener and the admin listener.
@@ -92,6 +96,8 @@ type Gateway struct {
 	// trail and console serve the admin console; nil when off.
 	trail   revocation.Trail
 	console *consoleParts
+	// ssf receives Shared Signals SETs by push and poll; nil when off.
+	ssf *ssfReceiver
 
 	draining atomic.Bool
 	// evictionWarned is when /readyz last logged a failure to read the
@@ -178,7 +184,12 @@ func New(o Options) (*Gateway, error) {
 	if o.Trail == nil && cfg.Console.Enabled {
 		o.Trail = revocation.TrailOf(o.Store, cfg.Console.TrailLength)
 	}
+	ssf, err := newSSFReceiver(ssfSettingsFrom(cfg), cfg, o.SSFVerifier, o.Registerer)
+	if err != nil {
+		return nil, err
+	}
 	g := &Gateway{
+		ssf:            ssf,
 		bcl:            bcl,
 		trail:          o.Trail,
 		cfg:            cfg,

@@ -144,8 +144,14 @@ func newHarness(t *testing.T, store revocation.Store, mutate func(*config.Config
 	if err != nil {
 		t.Fatalf("NewVerifier: %v", err)
 	}
+	var ssfV TokenVerifier
+	if vc, ok := jwtverify.TransmitterConfig(h.cfg, logger); ok {
+		if ssfV, err = jwtverify.NewVerifier(ctx, vc); err != nil {
+			t.Fatalf("NewVerifier (ssf): %v", err)
+		}
+	}
 	h.gw, err = New(Options{Config: h.cfg, Store: store, Verifier: v, Logger: logger,
-		Metrics: metrics, Registerer: reg, Gatherer: reg})
+		Metrics: metrics, Registerer: reg, Gatherer: reg, SSFVerifier: ssfV})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

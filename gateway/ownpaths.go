@@ -42,6 +42,11 @@ func (g *Gateway) serveOwnPath(w http.ResponseWriter, r *http.Request, clean str
 		fi.outcome = g.serveBackchannel(w, r)
 		return true
 	}
+	if g.ssf.ownsPush(clean) {
+		fi.route = "ssf_push"
+		fi.outcome = g.serveSSFPush(w, r)
+		return true
+	}
 	if !isOwnPath(clean, g.cfg.Logout.Path) {
 		return false
 	}
@@ -54,5 +59,5 @@ func (g *Gateway) serveOwnPath(w http.ResponseWriter, r *http.Request, clean str
 
 // isOwn reports whether the cleaned path clean is one serveOwnPath answers.
 func (g *Gateway) isOwn(clean string) bool {
-	return isOwnPath(clean, g.cfg.Logout.Path) || g.oauth.endpoint(clean) != "" || g.bcl.owns(clean)
+	return isOwnPath(clean, g.cfg.Logout.Path) || g.oauth.endpoint(clean) != "" || g.bcl.owns(clean) || g.ssf.ownsPush(clean)
 }

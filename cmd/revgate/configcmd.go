@@ -32,8 +32,9 @@ REVGATE_* environment overrides), validate it, and print the effective
 configuration as YAML with every secret redacted.
 
 It also reads and parses every local verification key (jwt.jwks_file,
-jwt.public_key_files, jwt.hmac_secret) and checks it against jwt.algorithms,
-as serve does at start; a jwt.jwks_url is not fetched.
+jwt.public_key_files, jwt.hmac_secret, and the Shared Signals transmitter's
+ssf.jwks_file) and checks it against the allowed algorithms, as serve does at
+start; a jwks_url is not fetched.
 
 Exits 0 when the configuration is valid; otherwise prints every problem, each
 naming its key, and exits 1. Exits 2 on bad usage.`,
@@ -50,6 +51,11 @@ naming its key, and exits 1. Exits 2 on bad usage.`,
 				Logger: newLogger(cmd.ErrOrStderr(), config.Log{Level: "warn", Format: "text"}),
 			}); err != nil {
 				return fmt.Errorf("invalid configuration: %w", err)
+			}
+			if vc, ok := jwtverify.TransmitterConfig(cfg, nil); ok {
+				if err := jwtverify.CheckVerifier(vc); err != nil {
+					return fmt.Errorf("invalid configuration: %w", err)
+				}
 			}
 			if err := config.WriteYAML(cmd.OutOrStdout(), cfg.Redacted()); err != nil {
 				return err

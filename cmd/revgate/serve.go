@@ -37,6 +37,11 @@ ext_authz), with the same checks as the proxy. upstream.url is then
 optional: without it no proxy listener starts and listen is unused. The
 decision listener must not be reachable by clients through the ingress.
 
+Shared Signals: with ssf.push_path the identity provider pushes Security
+Event Tokens (CAEP, RISC) to that path on the proxy and decision listeners;
+with ssf.poll_url revgate polls for them until the shutdown signal, then
+sends its last acknowledgements.
+
 The configuration is read from --config, or revgate.yaml in the working
 directory if present; every key can be overridden by REVGATE_<KEY>, e.g.
 REVGATE_REVOCATION_REDIS_URL. Check a configuration with "revgate config check";
@@ -128,6 +133,16 @@ func serveWithStore(ctx context.Context, cfg *config.Config, logger *slog.Logger
 		return err
 	}
 	defer verifier.Close()
+	// The Shared Signals transmitter's keys are a set of their own.
+	var ssfVerifier gateway.TokenVerifier
+	if vc, ok := jwtverify.TransmitterConfig(cfg, logger.With("component", "ssf")); ok {
+		v, err := jwtverify.NewVerifier(context.WithoutCancel(ctx), vc)
+		if err != nil {
+			return err
+		}
+		defer v.Close()
+		ssfVerifier = v
+	}
 	checkStoreAtStart(ctx, store, eviction, logger)
 
 	gw, err := gateway.New(gateway.Options{
@@ -139,10 +154,22 @@ func serveWithStore(ctx context.Context, cfg *config.Config, logger *slog.Logger
 		Registerer:     reg,
 		Gatherer:       reg,
 		EvictionPolicy: eviction,
+		SSFVerifier:    ssfVerifier,
 	})
 	if err != nil {
 		return err
 	}
+	// The SSF poller (when ssf.poll_url is set) stops at the shutdown
+	// signal, sending its last acknowledgements, before serve returns.
+	pollCtx, stopPoll := context.WithCancel(ctx)
+	pollDone := make(chan struct{})
+	go func() {
+		defer close(pollDone)
+		if err := gw.PollSSF(pollCtx); err != nil {
+			logger.Error("ssf poller", "error", err.Error())
+		}
+	}()
+	defer func() { stopPoll(); <-pollDone }()
 
 	servers, err := listen(cfg, gw, logger)
 	if err != nil {

@@ -55,7 +55,7 @@ type remoteJWKS struct {
 func newRemoteJWKS(ctx context.Context, cfg VerifierConfig, log *slog.Logger, now func() time.Time, onKeys func(jwk.Set) error) (*remoteJWKS, error) {
 	u, err := url.Parse(cfg.JWT.JWKSURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, errors.New("jwt.jwks_url: expected an absolute http:// or https:// URL")
+		return nil, errors.New(cfg.section() + ".jwks_url: expected an absolute http:// or https:// URL")
 	}
 	refresh := cfg.JWT.JWKSRefresh
 	if refresh <= 0 {
@@ -69,7 +69,7 @@ func newRemoteJWKS(ctx context.Context, cfg VerifierConfig, log *slog.Logger, no
 		cooldown = defaultUnknownKidCooldown
 	}
 	if h := u.Hostname(); u.Scheme == "http" && h != "localhost" && !isLoopbackIP(h) {
-		log.Warn("jwt.jwks_url uses plain http: anyone on the network path can substitute signing keys", "url", config.RedactURL(cfg.JWT.JWKSURL))
+		log.Warn(cfg.section()+".jwks_url uses plain http: anyone on the network path can substitute signing keys", "url", config.RedactURL(cfg.JWT.JWKSURL))
 	}
 	life, stop := context.WithCancel(ctx)
 	r := &remoteJWKS{
@@ -113,7 +113,7 @@ func newRemoteJWKS(ctx context.Context, cfg VerifierConfig, log *slog.Logger, no
 	)
 	if err != nil {
 		stop()
-		return nil, fmt.Errorf("jwt.jwks_url: %w", err)
+		return nil, fmt.Errorf("%s.jwks_url: %w", cfg.section(), err)
 	}
 	return r, nil
 }

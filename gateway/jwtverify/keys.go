@@ -271,24 +271,25 @@ func classifyKey(raw any) (kind keyKind, key any, bits int, err error) {
 }
 
 // loadStaticKeys loads jwks_file, public_key_files and the HMAC secret.
-// Errors name the configuration key; none contains key material.
-func loadStaticKeys(cfg config.JWT, allowed algSet, now time.Time, log *slog.Logger) ([]*verifyKey, error) {
+// Errors name the configuration key (jwks_file under section); none
+// contains key material.
+func loadStaticKeys(cfg config.JWT, section string, allowed algSet, now time.Time, log *slog.Logger) ([]*verifyKey, error) {
 	var keys []*verifyKey
 	if cfg.JWKSFile != "" {
 		data, err := os.ReadFile(cfg.JWKSFile)
 		if err != nil {
-			return nil, fmt.Errorf("jwt.jwks_file: %w", err)
+			return nil, fmt.Errorf("%s.jwks_file: %w", section, err)
 		}
 		set, err := jwk.Parse(data)
 		if err != nil {
-			return nil, fmt.Errorf("jwt.jwks_file: not a valid JWKS: %w", err)
+			return nil, fmt.Errorf("%s.jwks_file: not a valid JWKS: %w", section, err)
 		}
 		ks, err := keysFromSet(set, sourceJWKSFile, allowed, now, log)
 		if err != nil {
-			return nil, fmt.Errorf("jwt.jwks_file: %w", err)
+			return nil, fmt.Errorf("%s.jwks_file: %w", section, err)
 		}
 		if len(ks) == 0 {
-			return nil, errors.New("jwt.jwks_file: no usable signature verification key for jwt.algorithms")
+			return nil, fmt.Errorf("%s.jwks_file: no usable signature verification key for %s", section, algorithmsKey(section))
 		}
 		keys = append(keys, ks...)
 	}
@@ -311,6 +312,16 @@ func loadStaticKeys(cfg config.JWT, allowed algSet, now time.Time, log *slog.Log
 		keys = append(keys, k)
 	}
 	return keys, nil
+}
+
+// algorithmsKey names the allowed algorithms of section in errors: the
+// jwt section has its jwt.algorithms; other sections take the asymmetric
+// algorithms of the table.
+func algorithmsKey(section string) string {
+	if section == "jwt" {
+		return "jwt.algorithms"
+	}
+	return "the algorithms allowed for " + section
 }
 
 // hmacSecret returns the configured HMAC secret and the key that named it.

@@ -52,6 +52,12 @@ func canonicalSubject(val []byte) (string, error) {
 	return "", errNotSubject
 }
 
+// CanonicalSubject returns the subject the JSON value val (a string or a
+// number) names, in the canonical form Claims.Subject has, so a subject
+// named elsewhere (a Security Event Token's iss_sub) reaches the same
+// revocation mark as the token's own claim.
+func CanonicalSubject(val []byte) (string, error) { return canonicalSubject(val) }
+
 // canonicalNumber writes a JSON number in plain decimal with no exponent,
 // no leading zeros, no trailing fractional zeros, no "-" on zero and no "."
 // on an integer: 42, 42.0, 4.2e1 and 420e-1 all give "42"; 0.5 gives

@@ -49,6 +49,11 @@ type VerifierConfig struct {
 	// knows is read, since jwx keeps the last of two values and another
 	// parser may keep the first.
 	ReadClaims []string
+	// Section names the configuration section the keys come from in
+	// errors and logs ("jwt.jwks_url: ..."); "" means "jwt". The Shared
+	// Signals receiver verifies its transmitter's SETs with a Verifier of
+	// its own whose keys are ssf.jwks_url and ssf.jwks_file.
+	Section string
 }
 
 // Verifier checks tokens: compact JWS only, an allowed algorithm, a
@@ -225,7 +230,7 @@ func newStaticVerifier(cfg VerifierConfig) (*Verifier, *slog.Logger, error) {
 		v.slot(name)
 	}
 
-	if v.static, err = loadStaticKeys(j, allowed, now(), log); err != nil {
+	if v.static, err = loadStaticKeys(j, cfg.section(), allowed, now(), log); err != nil {
 		return nil, nil, err
 	}
 	if j.JWKSURL == "" && len(v.static) == 0 {
@@ -233,6 +238,14 @@ func newStaticVerifier(cfg VerifierConfig) (*Verifier, *slog.Logger, error) {
 	}
 	v.keys.Store(newKeySet(v.static))
 	return v, log, nil
+}
+
+// section is the configuration section named in errors and logs.
+func (cfg VerifierConfig) section() string {
+	if cfg.Section == "" {
+		return "jwt"
+	}
+	return cfg.Section
 }
 
 // Ready reports whether at least one key is loaded.
