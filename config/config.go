@@ -22,6 +22,7 @@ type Config struct {
 	OAuth      OAuth      `mapstructure:"oauth" yaml:"oauth"`
 	// BackchannelLogout receives OpenID Connect Back-Channel Logout tokens.
 	BackchannelLogout BackchannelLogout `mapstructure:"backchannel_logout" yaml:"backchannel_logout"`
+	GlobalRevocation  GlobalRevocation  `mapstructure:"global_revocation" yaml:"global_revocation"`
 	Decision          Decision          `mapstructure:"decision" yaml:"decision"`
 	Admin             Admin             `mapstructure:"admin" yaml:"admin"`
 	Log               Log               `mapstructure:"log" yaml:"log"`

@@ -51,6 +51,7 @@ func (c *Config) Validate(checks ...Check) error {
 	}
 	c.validateOAuth(&ps)
 	c.validateBackchannel(&ps)
+	c.validateGlobalRevocation(&ps)
 	c.validateDecision(&ps)
 	c.validateAdmin(&ps)
 	oneOf(&ps, "log.level", c.Log.Level, "debug", "info", "warn", "error")

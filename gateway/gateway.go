@@ -86,6 +86,8 @@ type Gateway struct {
 	oauth *oauthEndpoints
 	// bcl receives OpenID Connect Back-Channel Logout; nil when off.
 	bcl *backchannel
+	// gtr receives Global Token Revocation; nil when off.
+	gtr *globalRevocation
 
 	draining atomic.Bool
 	// evictionWarned is when /readyz last logged a failure to read the
@@ -166,8 +168,13 @@ func New(o Options) (*Gateway, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registering metrics: %w", err)
 	}
+	gtr, err := newGlobalRevocation(cfg, o.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("registering metrics: %w", err)
+	}
 	return &Gateway{
 		bcl:            bcl,
+		gtr:            gtr,
 		cfg:            cfg,
 		store:          o.Store,
 		verifier:       o.Verifier,

@@ -42,6 +42,11 @@ func (g *Gateway) serveOwnPath(w http.ResponseWriter, r *http.Request, clean str
 		fi.outcome = g.serveBackchannel(w, r)
 		return true
 	}
+	if g.gtr.owns(clean) {
+		fi.route = "global_revocation"
+		fi.outcome = g.serveGlobalRevocation(w, r)
+		return true
+	}
 	if !isOwnPath(clean, g.cfg.Logout.Path) {
 		return false
 	}
@@ -54,5 +59,6 @@ func (g *Gateway) serveOwnPath(w http.ResponseWriter, r *http.Request, clean str
 
 // isOwn reports whether the cleaned path clean is one serveOwnPath answers.
 func (g *Gateway) isOwn(clean string) bool {
-	return isOwnPath(clean, g.cfg.Logout.Path) || g.oauth.endpoint(clean) != "" || g.bcl.owns(clean)
+	return isOwnPath(clean, g.cfg.Logout.Path) || g.oauth.endpoint(clean) != "" || g.bcl.owns(clean) ||
+		g.gtr.owns(clean)
 }

@@ -104,6 +104,11 @@ backchannel_logout:                   # OpenID Connect Back-Channel Logout from 
   audience: []                        # when on: the client id(s) registered with this logout URL
   max_age: 5m                         # a logout token's iat may be at most this old (plus leeway)
 
+global_revocation:                    # Global Token Revocation (Okta Universal Logout)
+  path: ""                            # e.g. "/global-token-revocation"; "" (default) = off; needs jwt.issuer
+  audience: ""                        # when on: this endpoint's public https:// URL, the bearer JWT's aud
+  email_claim: ""                     # access-token claim "email" subjects match; "" refuses that format
+
 admin:
   listen: "127.0.0.1:9090"            # the admin API, /healthz, /readyz and /metrics
   tokens:
