@@ -23,11 +23,13 @@ type Config struct {
 	// BackchannelLogout receives OpenID Connect Back-Channel Logout tokens.
 	BackchannelLogout BackchannelLogout `mapstructure:"backchannel_logout" yaml:"backchannel_logout"`
 	// SSF receives Shared Signals (CAEP, RISC) from the identity provider.
-	SSF      SSF      `mapstructure:"ssf" yaml:"ssf"`
-	Decision Decision `mapstructure:"decision" yaml:"decision"`
-	Admin    Admin    `mapstructure:"admin" yaml:"admin"`
-	Log      Log      `mapstructure:"log" yaml:"log"`
-	Server   Server   `mapstructure:"server" yaml:"server"`
+	SSF SSF `mapstructure:"ssf" yaml:"ssf"`
+	// GlobalRevocation receives Global Token Revocation requests.
+	GlobalRevocation GlobalRevocation `mapstructure:"global_revocation" yaml:"global_revocation"`
+	Decision         Decision         `mapstructure:"decision" yaml:"decision"`
+	Admin            Admin            `mapstructure:"admin" yaml:"admin"`
+	Log              Log              `mapstructure:"log" yaml:"log"`
+	Server           Server           `mapstructure:"server" yaml:"server"`
 
 	// Console is the admin console on the admin listener.
 	Console Console `mapstructure:"console" yaml:"console"`

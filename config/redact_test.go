@@ -172,7 +172,7 @@ func TestWriteYAML(t *testing.T) {
 				top = append(top, name)
 			}
 		}
-		want := []string{"listen", "upstream", "routes", "jwt", "revocation", "logout", "oauth", "backchannel_logout", "ssf", "decision", "admin", "log", "server", "console"}
+		want := []string{"listen", "upstream", "routes", "jwt", "revocation", "logout", "oauth", "backchannel_logout", "ssf", "global_revocation", "decision", "admin", "log", "server", "console"}
 		if d := cmp.Diff(want, top); d != "" {
 			t.Errorf("top-level keys (-want +got):\n%s\n%s", d, out)
 		}

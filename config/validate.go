@@ -53,6 +53,7 @@ func (c *Config) Validate(checks ...Check) error {
 	c.validateBackchannel(&ps)
 	c.validateSSF(&ps)
 	c.validateConsole(&ps)
+	c.validateGlobalRevocation(&ps)
 	c.validateDecision(&ps)
 	c.validateAdmin(&ps)
 	oneOf(&ps, "log.level", c.Log.Level, "debug", "info", "warn", "error")

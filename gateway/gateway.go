@@ -98,6 +98,8 @@ type Gateway struct {
 	console *consoleParts
 	// ssf receives Shared Signals SETs by push and poll; nil when off.
 	ssf *ssfReceiver
+	// gtr receives Global Token Revocation; nil when off.
+	gtr *globalRevocation
 
 	draining atomic.Bool
 	// evictionWarned is when /readyz last logged a failure to read the
@@ -188,8 +190,13 @@ func New(o Options) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	gtr, err := newGlobalRevocation(cfg, o.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("registering metrics: %w", err)
+	}
 	g := &Gateway{
 		ssf:            ssf,
+		gtr:            gtr,
 		bcl:            bcl,
 		trail:          o.Trail,
 		cfg:            cfg,

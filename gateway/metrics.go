@@ -78,7 +78,7 @@ func NewMetrics(reg prometheus.Registerer, info BuildInfo) (*Metrics, error) {
 		}, []string{"op", "kind"}),
 		revocations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "revocations_total",
-			Help: "Revocations written, by kind (token, subject, global, session, email) and source (admin, logout, reuse_detection, backchannel_logout).",
+			Help: "Revocations written, by kind (token, subject, global, session, email) and source (admin, logout, reuse_detection, backchannel_logout, global_revocation, ssf).",
 		}, []string{"kind", "source"}),
 		jwksFetches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "jwks_refreshes_total",

@@ -47,6 +47,11 @@ func (g *Gateway) serveOwnPath(w http.ResponseWriter, r *http.Request, clean str
 		fi.outcome = g.serveSSFPush(w, r)
 		return true
 	}
+	if g.gtr.owns(clean) {
+		fi.route = "global_revocation"
+		fi.outcome = g.serveGlobalRevocation(w, r)
+		return true
+	}
 	if !isOwnPath(clean, g.cfg.Logout.Path) {
 		return false
 	}
@@ -59,5 +64,6 @@ func (g *Gateway) serveOwnPath(w http.ResponseWriter, r *http.Request, clean str
 
 // isOwn reports whether the cleaned path clean is one serveOwnPath answers.
 func (g *Gateway) isOwn(clean string) bool {
-	return isOwnPath(clean, g.cfg.Logout.Path) || g.oauth.endpoint(clean) != "" || g.bcl.owns(clean) || g.ssf.ownsPush(clean)
+	return isOwnPath(clean, g.cfg.Logout.Path) || g.oauth.endpoint(clean) != "" || g.bcl.owns(clean) ||
+		g.ssf.ownsPush(clean) || g.gtr.owns(clean)
 }

@@ -70,9 +70,36 @@ func TestRenderedConfigPassesConfigCheck(t *testing.T) {
 
 func configCheck(t *testing.T, bin string, cm *corev1.ConfigMap, env []corev1.EnvVar) {
 	t.Helper()
+	stdout, stderr, text, secrets, err := runConfigCheck(t, bin, cm, env)
+	if err != nil {
+		t.Fatalf("revgate config check of ConfigMap %s: %v\nstdout:\n%s\nstderr:\n%s\nconfig (file paths rewritten):\n%s", cm.Name, err, stdout, stderr, text)
+	}
+	for _, s := range secrets {
+		if strings.Contains(stdout, s) || strings.Contains(stderr, s) {
+			t.Errorf("revgate config check printed a secret read from a *_file key; it must redact secrets")
+		}
+	}
+}
+
+// configCheckOutput runs config check on a revgate.yaml it must refuse and
+// returns what it printed.
+func configCheckOutput(t *testing.T, cm *corev1.ConfigMap) string {
+	t.Helper()
+	stdout, stderr, text, _, err := runConfigCheck(t, revgateBinary(t), cm, nil)
+	if err == nil {
+		t.Fatalf("revgate config check accepted ConfigMap %s, want a refusal:\n%s", cm.Name, text)
+	}
+	return stdout + stderr
+}
+
+// runConfigCheck runs `revgate config check` on cm's revgate.yaml with the
+// file paths rewritten (see TestRenderedConfigPassesConfigCheck), and
+// returns its output, the config it checked, and the placeholder secrets
+// it wrote.
+func runConfigCheck(t *testing.T, bin string, cm *corev1.ConfigMap, env []corev1.EnvVar) (stdout, stderr string, text []byte, secrets []string, err error) {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := parseConfig(t, cm)
-	var secrets []string
 	rewrites := map[string]string{}
 	for _, ref := range cfg.fileRefs() {
 		local := filepath.Join(dir, "files", strings.NewReplacer("/", "_", ".", "_").Replace(ref.Path))
@@ -102,7 +129,7 @@ func configCheck(t *testing.T, bin string, cm *corev1.ConfigMap, env []corev1.En
 		rewrites[ref.Path] = local
 	}
 	rewritePaths(cfg, rewrites)
-	text, err := yaml.Marshal(cfg)
+	text, err = yaml.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,24 +138,18 @@ func configCheck(t *testing.T, bin string, cm *corev1.ConfigMap, env []corev1.En
 		t.Fatal(err)
 	}
 
-	var stdout, stderr bytes.Buffer
+	var out, errOut bytes.Buffer
 	cmd := exec.Command(bin, "config", "check", "--config", file)
 	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Stdout, cmd.Stderr = &out, &errOut
 	cmd.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH")}
 	for _, e := range env {
 		if e.ValueFrom == nil {
 			cmd.Env = append(cmd.Env, e.Name+"="+e.Value)
 		}
 	}
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("revgate config check of ConfigMap %s: %v\nstdout:\n%s\nstderr:\n%s\nconfig (file paths rewritten):\n%s", cm.Name, err, stdout.String(), stderr.String(), text)
-	}
-	for _, s := range secrets {
-		if strings.Contains(stdout.String(), s) || strings.Contains(stderr.String(), s) {
-			t.Errorf("revgate config check printed a secret read from a *_file key; it must redact secrets")
-		}
-	}
+	err = cmd.Run()
+	return out.String(), errOut.String(), text, secrets, err
 }
 
 // rewritePaths replaces every string value of cfg that is a key of rewrites.

@@ -115,6 +115,11 @@ ssf:                                  # Shared Signals (CAEP, RISC) from your id
   poll_interval: 5s                   # the pause between polls that found nothing
   email_claim: "email"                # the access-token claim that email subjects of events match
 
+global_revocation:                    # Global Token Revocation (Okta Universal Logout)
+  path: ""                            # e.g. "/global-token-revocation"; "" (default) = off; needs jwt.issuer
+  audience: ""                        # when on: this endpoint's public https:// URL, the bearer JWT's aud
+  email_claim: ""                     # access-token claim "email" subjects match; "" refuses that format
+
 admin:
   listen: "127.0.0.1:9090"            # the admin API, /healthz, /readyz and /metrics
   tokens:

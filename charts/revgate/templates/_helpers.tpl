@@ -192,6 +192,9 @@ renders something calls it, so `helm template` fails with one clear message.
 {{- fail (printf "admin.tokens[%s]: set secretRef {name, key} (an existing Secret) or tokenFile; tokens are never given inline" .name) }}
 {{- end }}
 {{- end }}
+{{- if and $v.networkPolicy.identityProviderFrom (not (or $v.backchannelLogout.path $v.globalRevocation.path)) }}
+{{- fail "networkPolicy.identityProviderFrom admits the identity provider to backchannelLogout.path or globalRevocation.path: set one of them, or leave identityProviderFrom empty" }}
+{{- end }}
 {{- if eq $v.mode "decision" }}
 {{- if not (or (eq $v.upstream.url "") (eq $v.upstream.url "http://upstream:8080")) }}
 {{- fail (printf "upstream.url %q: mode decision has no upstream (the ingress or mesh forwards the request itself); leave upstream.url at its default or set it to \"\", or use mode standalone to proxy" $v.upstream.url) }}
@@ -416,6 +419,10 @@ only the paths of the files the Secrets are mounted as.
 
 {{- $console := dict }}
 {{- include "revgate.copyKeys" (list $v.console $console (list "enabled" "sessionTtl" "trailLength")) }}
+{{- $backchannel := dict }}
+{{- include "revgate.copyKeys" (list $v.backchannelLogout $backchannel (list "path" "audience" "maxAge")) }}
+{{- $globalRevocation := dict }}
+{{- include "revgate.copyKeys" (list $v.globalRevocation $globalRevocation (list "path" "audience" "emailClaim")) }}
 
 {{- $server := dict }}
 {{- include "revgate.copyKeys" (list $v.server $server (list "readHeaderTimeout" "readTimeout" "writeTimeout" "idleTimeout" "maxHeaderBytes" "drainDelay" "shutdownTimeout")) }}
@@ -444,6 +451,12 @@ ignores listen); the ingress or mesh calls the decision listeners.
 {{- end }}
 {{- with $v.routes }}
 {{- $_ := set $config "routes" . }}
+{{- end }}
+{{- with $backchannel }}
+{{- $_ := set $config "backchannel_logout" . }}
+{{- end }}
+{{- with $globalRevocation }}
+{{- $_ := set $config "global_revocation" . }}
 {{- end }}
 {{- toYaml $config }}
 {{- end }}

@@ -1,0 +1,84 @@
+package config
+
+import (
+	"slices"
+	"strings"
+)
+
+// GlobalRevocation configures the Global Token Revocation endpoint
+// (draft-parecki-oauth-global-token-revocation; Okta calls it Universal
+// Logout): the identity provider POSTs a subject identifier, authenticated
+// by a bearer JWT it signed, and revgate sets that subject's mark to now.
+// It is served on the proxy and decision listeners and never forwarded.
+type GlobalRevocation struct {
+	// Path is where the identity provider POSTs; "" (default) = off.
+	Path string `mapstructure:"path" yaml:"path"`
+	// Audience is this endpoint's public URL as the identity provider
+	// calls it: the bearer JWT's aud must contain it. Required when Path is
+	// set; https:// (http:// only for a loopback host), with no query or
+	// fragment.
+	Audience string `mapstructure:"audience" yaml:"audience"`
+	// EmailClaim names the access-token claim that "email" subject
+	// identifiers are matched against; "" (default) refuses the email
+	// format with 400.
+	EmailClaim string `mapstructure:"email_claim" yaml:"email_claim"`
+}
+
+// Enabled reports whether the endpoint is on.
+func (g *GlobalRevocation) Enabled() bool { return g.Path != "" }
+
+func (c *Config) validateGlobalRevocation(ps *problems) {
+	g := &c.GlobalRevocation
+	if strings.ContainsFunc(g.EmailClaim, isControl) {
+		ps.add("global_revocation.email_claim", "must not contain control characters")
+	}
+	if !g.Enabled() {
+		return
+	}
+	checkPath(ps, "global_revocation.path", g.Path)
+	// Own paths are matched with the trailing slash optional.
+	p := strings.TrimSuffix(g.Path, "/")
+	for _, o := range []struct{ key, path string }{
+		{"logout.path", c.Logout.Path},
+		{"oauth.introspection_path", c.OAuth.IntrospectionPath},
+		{"oauth.revocation_path", c.OAuth.RevocationPath},
+		{"backchannel_logout.path", c.BackchannelLogout.Path},
+	} {
+		if o.path != "" && strings.TrimSuffix(o.path, "/") == p {
+			ps.add("global_revocation.path", "%q is already %s", g.Path, o.key)
+		}
+	}
+	if c.Decision.Listen != "" && (slices.Contains(decisionPaths, p) || strings.HasPrefix(p, "/ext-authz/")) {
+		ps.add("global_revocation.path", "%q is a decision endpoint on decision.listen: choose another path", g.Path)
+	}
+	if len(nonEmptyList(c.JWT.Issuer)) == 0 {
+		ps.add("jwt.issuer", "is required when global_revocation.path is set: the bearer JWT's iss and an iss_sub subject's iss must equal it")
+	}
+	checkAudienceURL(ps, "global_revocation.audience", g.Audience)
+}
+
+// checkAudienceURL checks the endpoint URL a bearer JWT's aud names: the
+// draft requires https, and Okta sends it without query or fragment.
+func checkAudienceURL(ps *problems, key, raw string) {
+	if raw == "" {
+		ps.add(key, "is required when global_revocation.path is set: this endpoint's public URL, which the bearer JWT's aud must contain")
+		return
+	}
+	u, err := parseURL(raw)
+	if err != nil {
+		ps.add(key, "expected an https:// URL: %v", err)
+		return
+	}
+	switch {
+	case u.Scheme != "https" && u.Scheme != "http":
+		ps.add(key, "expected an https:// URL, got scheme %q", u.Scheme)
+	case u.Hostname() == "":
+		ps.add(key, "needs a host")
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		ps.add(key, "must be https:// (http:// is allowed only for a loopback host such as 127.0.0.1 or localhost)")
+	case u.User != nil:
+		ps.add(key, "must not contain credentials")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#"):
+		ps.add(key, "must not have a query or a fragment: the identity provider's aud has neither")
+	}
+}
