@@ -27,6 +27,22 @@ type GlobalRevocation struct {
 // Enabled reports whether the endpoint is on.
 func (g *GlobalRevocation) Enabled() bool { return g.Path != "" }
 
+// EmailMarkClaim is the access-token claim that email marks are matched
+// against (revocation rule 5), or "" when no receiver that sets them is on
+// and the claim is never read: ssf.email_claim while the Shared Signals
+// receiver is on, else global_revocation.email_claim while that endpoint
+// is on. Validate makes the two agree when both are set, so a mark from
+// either receiver is read through the same claim.
+func (c *Config) EmailMarkClaim() string {
+	switch {
+	case c.SSF.Enabled():
+		return c.SSF.EmailClaim
+	case c.GlobalRevocation.Enabled():
+		return c.GlobalRevocation.EmailClaim
+	}
+	return ""
+}
+
 func (c *Config) validateGlobalRevocation(ps *problems) {
 	g := &c.GlobalRevocation
 	if strings.ContainsFunc(g.EmailClaim, isControl) {
@@ -43,6 +59,7 @@ func (c *Config) validateGlobalRevocation(ps *problems) {
 		{"oauth.introspection_path", c.OAuth.IntrospectionPath},
 		{"oauth.revocation_path", c.OAuth.RevocationPath},
 		{"backchannel_logout.path", c.BackchannelLogout.Path},
+		{"ssf.push_path", c.SSF.PushPath},
 	} {
 		if o.path != "" && strings.TrimSuffix(o.path, "/") == p {
 			ps.add("global_revocation.path", "%q is already %s", g.Path, o.key)
@@ -55,6 +72,9 @@ func (c *Config) validateGlobalRevocation(ps *problems) {
 		ps.add("jwt.issuer", "is required when global_revocation.path is set: the bearer JWT's iss and an iss_sub subject's iss must equal it")
 	}
 	checkAudienceURL(ps, "global_revocation.audience", g.Audience)
+	if g.EmailClaim != "" && c.SSF.Enabled() && g.EmailClaim != c.SSF.EmailClaim {
+		ps.add("global_revocation.email_claim", "is %q but ssf.email_claim is %q: email marks from both receivers are matched against one access-token claim, so set the same claim (or leave this one empty to refuse email subjects here)", g.EmailClaim, c.SSF.EmailClaim)
+	}
 }
 
 // checkAudienceURL checks the endpoint URL a bearer JWT's aud names: the

@@ -131,3 +131,60 @@ global_revocation:
 		}
 	})
 }
+
+// Email marks are matched against one access-token claim, whichever
+// receiver set them: the two receivers' email_claim must agree.
+func TestGlobalRevocationAndSSFAgreeOnTheEmailClaim(t *testing.T) {
+	both := func(gtrClaim string) Config {
+		c := ssfConfig()
+		c.JWT.Issuer = StringList{"https://idp.example"}
+		c.GlobalRevocation = GlobalRevocation{Path: "/global-token-revocation", Audience: testGTRAudience, EmailClaim: gtrClaim}
+		return c
+	}
+	for _, tt := range []struct {
+		name     string
+		gtrClaim string
+		want     []Problem
+	}{
+		{"the same claim is valid", "email", nil},
+		{"no claim refuses email subjects at the endpoint and is valid", "", nil},
+		{"two different claims are refused", "mail", []Problem{{"global_revocation.email_claim",
+			`is "mail" but ssf.email_claim is "email": email marks from both receivers are matched against one access-token claim, so set the same claim (or leave this one empty to refuse email subjects here)`}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := both(tt.gtrClaim)
+			if d := cmp.Diff(tt.want, problemsOf(t, c.Validate())); d != "" {
+				t.Errorf("problems (-want +got):\n%s", d)
+			}
+		})
+	}
+	t.Run("the push path and the endpoint's path differ", func(t *testing.T) {
+		c := both("")
+		c.SSF.PushPath = c.GlobalRevocation.Path
+		got := problemsOf(t, c.Validate())
+		want := []Problem{
+			{"ssf.push_path", `"/global-token-revocation" is already global_revocation.path`},
+			{"global_revocation.path", `"/global-token-revocation" is already ssf.push_path`},
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("problems (-want +got):\n%s", d)
+		}
+	})
+}
+
+func TestEmailMarkClaimIsReadOnlyWhileAReceiverSetsMarks(t *testing.T) {
+	c := validConfig()
+	c.SSF.EmailClaim = "email"
+	c.GlobalRevocation.EmailClaim = "mail"
+	if got := c.EmailMarkClaim(); got != "" {
+		t.Errorf("with both receivers off = %q, want \"\"", got)
+	}
+	c.GlobalRevocation.Path = "/gtr"
+	if got := c.EmailMarkClaim(); got != "mail" {
+		t.Errorf("with only global revocation on = %q, want mail", got)
+	}
+	c.SSF.PushPath = "/ssf"
+	if got := c.EmailMarkClaim(); got != "email" {
+		t.Errorf("with the SSF receiver on = %q, want email", got)
+	}
+}

@@ -110,6 +110,7 @@ func (c *Config) validateSSFPush(ps *problems) {
 		{"oauth.introspection_path", c.OAuth.IntrospectionPath},
 		{"oauth.revocation_path", c.OAuth.RevocationPath},
 		{"backchannel_logout.path", c.BackchannelLogout.Path},
+		{"global_revocation.path", c.GlobalRevocation.Path},
 	} {
 		if o.path != "" && strings.TrimSuffix(o.path, "/") == p {
 			ps.add("ssf.push_path", "%q is already %s", s.PushPath, o.key)

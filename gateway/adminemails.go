@@ -38,16 +38,15 @@ func emailPathValue(c echo.Context) (string, error) {
 
 // markEmail answers POST /v1/revocations/emails/{address}, with a
 // subject mark's body and rules. Tokens are matched against email marks
-// only while the Shared Signals receiver is on (its email_claim is read
-// then only), so a mark set with the receiver off would silently do
-// nothing: it is refused instead.
+// only while a receiver that sets them is on (config.EmailMarkClaim), so a
+// mark set with none on would silently do nothing: it is refused instead.
 func (g *Gateway) markEmail(c echo.Context) error {
 	address, err := emailPathValue(c)
 	if err != nil {
 		return err
 	}
-	if !g.cfg.SSF.Enabled() {
-		return fieldError("email", "email marks apply only while the Shared Signals receiver is on (ssf.push_path or ssf.poll_url): this mark would reject no token")
+	if g.cfg.EmailMarkClaim() == "" {
+		return fieldError("email", "email marks apply only while the Shared Signals receiver (ssf.push_path or ssf.poll_url) or global_revocation.email_claim is on: this mark would reject no token")
 	}
 	mark, reason, err := g.readMark(c)
 	if err != nil {

@@ -154,9 +154,7 @@ func New(o Options) (*Gateway, error) {
 		metrics:       o.Metrics,
 		breaker:       newBreaker(o.Now, o.Logger),
 	}
-	if cfg.SSF.Enabled() {
-		pl.emailClaim = cfg.SSF.EmailClaim
-	}
+	pl.emailClaim = cfg.EmailMarkClaim()
 	failOpen := cfg.Revocation.OnStoreError == config.OnStoreErrorOpen
 	ts := &tunnels{
 		check: func(ctx context.Context, c *jwtverify.Claims) error {

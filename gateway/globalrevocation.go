@@ -38,15 +38,6 @@ const usedGTRPrefix = "\xffgtr:"
 // (logout+jwt) is refused even when its aud would match.
 var gtrTyps = []string{"jwt", "global-token-revocation+jwt"}
 
-// emailMarker is the part of a store that records email marks (an
-// access token whose email claim names a marked address, issued before
-// the mark, is rejected). revocation.Store does not require it: the
-// "email" subject format works with a store that has it and is refused
-// with 400 otherwise.
-type emailMarker interface {
-	MarkEmail(ctx context.Context, address string, mark time.Time, ttl time.Duration) (time.Time, error)
-}
-
 // globalRevocation is the endpoint's state; nil when it is off.
 type globalRevocation struct {
 	path       string
@@ -153,7 +144,6 @@ func (g *Gateway) globalRevocation(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	var em emailMarker
 	switch sub.format {
 	case formatIssSub:
 		if !slices.Contains(g.gtr.issuers, sub.iss) {
@@ -162,10 +152,6 @@ func (g *Gateway) globalRevocation(w http.ResponseWriter, r *http.Request) error
 	case formatEmail:
 		if g.gtr.emailClaim == "" {
 			return badGTRRequest(`unsupported subject format "email": global_revocation.email_claim is not set`)
-		}
-		var ok bool
-		if em, ok = g.store.(emailMarker); !ok {
-			return badGTRRequest(`unsupported subject format "email": this revocation store does not record email marks`)
 		}
 	}
 
@@ -179,8 +165,8 @@ func (g *Gateway) globalRevocation(w http.ResponseWriter, r *http.Request) error
 		return errGTRReplayed
 	}
 	now, actor := g.now(), actorGlobalRevocation+b.iss
-	if em != nil {
-		mark, err := em.MarkEmail(ctx, sub.value, now, g.markTTL)
+	if sub.format == formatEmail {
+		mark, err := g.store.MarkEmail(ctx, sub.value, now, g.markTTL)
 		if err != nil {
 			g.metrics.storeError("revoke", err)
 			return err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -294,8 +293,6 @@ func TestGlobalRevocationRefusesMalformedRequests(t *testing.T) {
 		{name: "a sub over 4 KiB", body: gtrIssSub(strings.Repeat("a", 4097))},
 		{name: "an email that is no address", body: `{"sub_id": {"format": "email", "email": "alice"}}`},
 		{name: "email without global_revocation.email_claim", body: `{"sub_id": {"format": "email", "email": "alice@example.com"}}`},
-		{name: "email with a store that keeps no email marks", body: `{"sub_id": {"format": "email", "email": "alice@example.com"}}`,
-			mutate: func(c *config.Config) { c.GlobalRevocation.EmailClaim = "email" }},
 		{name: "a body over 64 KiB", body: `{"pad": "` + strings.Repeat("x", 64<<10) + `", ` + gtrIssSub("alice")[1:], status: http.StatusRequestEntityTooLarge},
 	}
 	for _, tt := range tests {
@@ -409,68 +406,58 @@ func TestGlobalRevocationIsServedOnTheDecisionListener(t *testing.T) {
 	}
 }
 
-// emailStore is the memory store plus email marks: what the store gives
-// once it records them, so the endpoint's email path can be exercised.
-type emailStore struct {
-	*revocation.Memory
-	mu    sync.Mutex
-	marks map[string]time.Time
-	ttl   time.Duration
-}
-
-func (s *emailStore) MarkEmail(_ context.Context, address string, mark time.Time, ttl time.Duration) (time.Time, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	mark = mark.Truncate(time.Second)
-	if prev, ok := s.marks[address]; ok && prev.After(mark) {
-		return prev, nil
-	}
-	s.marks[address], s.ttl = mark, ttl
-	return mark, nil
-}
-
-func TestGlobalRevocationEmailNeedsEmailClaimEvenWhenTheStoreCan(t *testing.T) {
-	store := &emailStore{Memory: revocation.NewMemory(nil), marks: map[string]time.Time{}}
+func TestGlobalRevocationEmailNeedsEmailClaim(t *testing.T) {
+	store := revocation.NewMemory(nil)
 	h := newHarness(t, store, withGTR)
 	body := `{"sub_id": {"format": "email", "email": "alice@example.com"}}`
 	got := wantStatus(t, h.postGTR(h.proxy.URL, gtrBearerJWT(t, nil), body), http.StatusBadRequest)
 	if desc, _ := got["error_description"].(string); !strings.Contains(desc, "global_revocation.email_claim") {
 		t.Errorf("body = %v, want it to name global_revocation.email_claim", got)
 	}
-	if len(store.marks) != 0 {
-		t.Errorf("email marked with email_claim unset: %v", store.marks)
+	if _, err := store.GetEmail(context.Background(), "alice@example.com"); !errors.Is(err, revocation.ErrNotFound) {
+		t.Errorf("email marked with email_claim unset: %v", err)
 	}
 }
 
-func TestGlobalRevocationEmailMarksTheAddressWhenTheStoreCan(t *testing.T) {
-	store := &emailStore{Memory: revocation.NewMemory(nil), marks: map[string]time.Time{}}
-	h := newHarness(t, store, func(c *config.Config) {
-		withGTR(c)
-		c.GlobalRevocation.EmailClaim = "email"
+// An email subject marks the address; with the Shared Signals receiver
+// off, global_revocation.email_claim alone makes the proxy read that claim
+// (config.EmailMarkClaim), so the mark rejects the address's tokens.
+func TestGlobalRevocationEmailRevokesTokensCarryingTheAddress(t *testing.T) {
+	backends(t, func(t *testing.T, store func() revocation.Store) {
+		st := store()
+		h := newHarness(t, st, func(c *config.Config) {
+			withGTR(c)
+			c.GlobalRevocation.EmailClaim = "mail"
+		})
+		iat := time.Now().Add(-time.Minute)
+		carrying := mint(t, tok{sub: "u1", iat: iat, extra: map[string]any{"mail": "alice@example.com"}})
+		otherClaim := mint(t, tok{sub: "u2", iat: iat, extra: map[string]any{"email": "alice@example.com"}})
+		wantStatus(t, h.get("/x", carrying), http.StatusOK)
+
+		start := time.Now().Truncate(time.Second)
+		body := `{"sub_id": {"format": "email", "email": "Alice@Example.com"}}`
+		wantStatus(t, h.postGTR(h.proxy.URL, gtrBearerJWT(t, nil), body), http.StatusNoContent)
+		mark, err := st.GetEmail(context.Background(), "alice@example.com")
+		if err != nil || mark.Before(start) || mark.After(time.Now()) {
+			t.Fatalf("email mark = %v, %v; want now", mark, err)
+		}
+		if _, err := st.GetSubject(context.Background(), "Alice@Example.com"); !errors.Is(err, revocation.ErrNotFound) {
+			t.Errorf("an email subject was marked as a plain subject: %v", err)
+		}
+		wantStatus(t, h.get("/x", carrying), http.StatusUnauthorized)
+		wantStatus(t, h.get("/x", otherClaim), http.StatusOK)
+
+		m, _ := h.scrape()
+		if v := m[`revgate_revocations_total{kind="email",source="global_revocation"}`]; v != 1 {
+			t.Errorf("email revocations = %v, want 1", v)
+		}
+		if v := m[`revgate_requests_total{mode="proxy",outcome="revoked_email",route="default"}`]; v != 1 {
+			t.Errorf("revoked_email requests = %v, want 1", v)
+		}
+		if !strings.Contains(h.logs.String(), `"action":"revoke_email"`) {
+			t.Errorf("no revoke_email audit event:\n%s", h.logs.String())
+		}
 	})
-	start := time.Now().Truncate(time.Second)
-	body := `{"sub_id": {"format": "email", "email": "Alice@Example.com"}}`
-	wantStatus(t, h.postGTR(h.proxy.URL, gtrBearerJWT(t, nil), body), http.StatusNoContent)
-	store.mu.Lock()
-	mark, ok := store.marks["Alice@Example.com"]
-	ttl := store.ttl
-	store.mu.Unlock()
-	if !ok || mark.Before(start) || mark.After(time.Now()) {
-		t.Fatalf("email marks = %v, want Alice@Example.com at now", store.marks)
-	}
-	if want := h.cfg.Revocation.MaxTokenLifetime + h.cfg.JWT.Leeway; ttl != want {
-		t.Errorf("ttl = %v, want max_token_lifetime + leeway = %v", ttl, want)
-	}
-	if _, err := store.GetSubject(context.Background(), "Alice@Example.com"); !errors.Is(err, revocation.ErrNotFound) {
-		t.Errorf("an email subject was marked as a plain subject: %v", err)
-	}
-	m, _ := h.scrape()
-	if v := m[`revgate_revocations_total{kind="email",source="global_revocation"}`]; v != 1 {
-		t.Errorf("email revocations = %v, want 1", v)
-	}
-	if !strings.Contains(h.logs.String(), `"action":"revoke_email"`) {
-		t.Errorf("no revoke_email audit event:\n%s", h.logs.String())
-	}
 }
 
 func TestGlobalRevocationRefusalsAreCounted(t *testing.T) {

@@ -411,8 +411,8 @@ func ReadClaims(cfg *config.Config) []string {
 	if cfg.BackchannelLogout.Enabled() {
 		names = append(names, backchannelClaims...)
 	}
-	if cfg.SSF.Enabled() {
-		names = append(names, cfg.SSF.EmailClaim)
+	if claim := cfg.EmailMarkClaim(); claim != "" {
+		names = append(names, claim)
 	}
 	return names
 }

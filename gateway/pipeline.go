@@ -37,10 +37,10 @@ type pipeline struct {
 	// breaker fails lookups at once while the store keeps failing; nil:
 	// never.
 	breaker *breaker
-	// emailClaim is ssf.email_claim while the Shared Signals receiver is
-	// on, else "": only then is a token's address read and its email mark
-	// looked up (revocation rule 5), so a gateway without the receiver
-	// pays nothing for it.
+	// emailClaim is config.EmailMarkClaim: "" unless a receiver that sets
+	// email marks is on; only then is a token's address read and its email
+	// mark looked up (revocation rule 5), so a gateway without one pays
+	// nothing for it.
 	emailClaim string
 }
 
@@ -88,7 +88,7 @@ func (p *pipeline) checkRevoked(ctx context.Context, c *jwtverify.Claims, refres
 }
 
 // email is the token's address for the email mark lookup: the
-// emailClaim when the receiver is on and the claim is a string, else ""
+// emailClaim when one is set and the claim is a string, else ""
 // (nothing is read). The store canonicalises it.
 func (p *pipeline) email(c *jwtverify.Claims) string {
 	if p.emailClaim == "" || c.Token == nil {
