@@ -25,20 +25,49 @@ var (
 // anything but the JSON the gateway reads: a form, a multipart body or a
 // compressed one could carry another token than the one checked.
 func requireJSONBody(r *http.Request) error {
-	ct := r.Header.Values("Content-Type")
-	if len(ct) != 1 || len(r.Header.Values("Content-Encoding")) > 0 {
+	if !hasMediaType(r, "application/json") {
 		return errNotJSONBody
 	}
+	return nil
+}
+
+// hasMediaType reports whether r's body is plainly of media type want:
+// one Content-Type of that type, with at most a charset=utf-8 parameter,
+// and no Content-Encoding. Anything else is a body the gateway and the
+// application behind it could read differently.
+func hasMediaType(r *http.Request, want string) bool {
+	ct := r.Header.Values("Content-Type")
+	if len(ct) != 1 || len(r.Header.Values("Content-Encoding")) > 0 {
+		return false
+	}
 	mt, params, err := mime.ParseMediaType(ct[0])
-	if err != nil || mt != "application/json" {
-		return errNotJSONBody
+	if err != nil || mt != want {
+		return false
 	}
 	for k, v := range params {
 		if k != "charset" || !strings.EqualFold(v, "utf-8") {
-			return errNotJSONBody
+			return false
 		}
 	}
-	return nil
+	return true
+}
+
+// readOwnBody reads the whole body of a request to an endpoint the
+// gateway serves itself, at most maxOAuthBody bytes: errOAuthTooLarge
+// past that, errClientGone when the client went away, else unreadable.
+func readOwnBody(w http.ResponseWriter, r *http.Request, unreadable error) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxOAuthBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errOAuthTooLarge
+		}
+		if r.Context().Err() != nil {
+			return nil, errClientGone
+		}
+		return nil, unreadable
+	}
+	return b, nil
 }
 
 // readBody reads a whole request body of at most maxBodyBytes.

@@ -5,8 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -37,31 +35,10 @@ var (
 // readJSONBody reads an application/json body (charset utf-8 at most as
 // a parameter), at most maxOAuthBody bytes.
 func readJSONBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	ct := r.Header.Values("Content-Type")
-	if len(ct) != 1 || len(r.Header.Values("Content-Encoding")) > 0 {
+	if !hasMediaType(r, "application/json") {
 		return nil, errGTRContentType
 	}
-	mt, params, err := mime.ParseMediaType(ct[0])
-	if err != nil || mt != "application/json" {
-		return nil, errGTRContentType
-	}
-	for k, v := range params {
-		if k != "charset" || !strings.EqualFold(v, "utf-8") {
-			return nil, errGTRContentType
-		}
-	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxOAuthBody))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, errOAuthTooLarge
-		}
-		if r.Context().Err() != nil {
-			return nil, errClientGone
-		}
-		return nil, errGTRNotJSON
-	}
-	return b, nil
+	return readOwnBody(w, r, errGTRNotJSON)
 }
 
 // parseSubjectIdentifier reads {"sub_id": {...}}. Okta's documentation

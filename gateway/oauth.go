@@ -5,8 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"io"
-	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -238,29 +236,12 @@ func (g *Gateway) oauthRequest(w http.ResponseWriter, r *http.Request, ep oauthE
 // (§3.2). The query is not read: credentials and tokens belong in the
 // body.
 func readOAuthForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
-	ct := r.Header.Values("Content-Type")
-	if len(ct) != 1 || len(r.Header.Values("Content-Encoding")) > 0 {
+	if !hasMediaType(r, "application/x-www-form-urlencoded") {
 		return nil, errOAuthContentType
 	}
-	mt, params, err := mime.ParseMediaType(ct[0])
-	if err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, errOAuthContentType
-	}
-	for k, v := range params {
-		if k != "charset" || !strings.EqualFold(v, "utf-8") {
-			return nil, errOAuthContentType
-		}
-	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxOAuthBody))
+	b, err := readOwnBody(w, r, errOAuthBadForm)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, errOAuthTooLarge
-		}
-		if r.Context().Err() != nil {
-			return nil, errClientGone
-		}
-		return nil, errOAuthBadForm
+		return nil, err
 	}
 	form, err := url.ParseQuery(string(b))
 	if err != nil {
