@@ -98,12 +98,32 @@ func loadConfig(path string) (*config.Config, error) {
 	return cfg, nil
 }
 
+// pushedSubjectsWarning says, when it is so, that subject revocations
+// pushed by the identity provider cannot reach this gateway's tokens as
+// configured: they name the provider's sub (a logout token without sid,
+// an iss_sub subject of a SET or of Global Token Revocation), while the
+// gateway's subject marks are matched against jwt.subject_claim. It is a
+// warning, not an error: sessions, jtis and email subjects still work, and
+// some deployments copy sub into that claim.
+func pushedSubjectsWarning(cfg *config.Config) string {
+	if cfg.JWT.SubjectClaim == "sub" || cfg.JWT.SubjectClaim == "" {
+		return ""
+	}
+	if !cfg.BackchannelLogout.Enabled() && !cfg.SSF.Enabled() && !cfg.GlobalRevocation.Enabled() {
+		return ""
+	}
+	return "jwt.subject_claim is not sub: subject revocations pushed by the identity provider (back-channel logout without sid, iss_sub subjects of Shared Signals and Global Token Revocation) name its sub, and reach only tokens whose subject_claim holds the same value"
+}
+
 // listening is told the bound addresses once the listeners are up (the demo
 // prints them; tests read them); proxyAddr is "" when no proxy listener runs.
 type listening func(proxyAddr, adminAddr string)
 
 // serve runs the gateway until ctx is cancelled, then shuts down gracefully.
 func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, onListen listening) error {
+	if msg := pushedSubjectsWarning(cfg); msg != "" {
+		logger.Warn(msg, "subject_claim", cfg.JWT.SubjectClaim)
+	}
 	store, eviction, err := openStore(cfg, logger)
 	if err != nil {
 		return err
