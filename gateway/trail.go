@@ -43,7 +43,8 @@ func (g *Gateway) appendTrail(ctx context.Context, action, actor string, attrs [
 		case "session":
 			e.Session = a.Value.String()
 		case "email":
-			e.Email = a.Value.String()
+			// Canonical, as marks are kept, so a lookup finds it.
+			e.Email = revocation.CanonicalEmail(a.Value.String())
 		case "reason":
 			e.Reason = a.Value.String()
 		case "expires_at", "revoked_before":
