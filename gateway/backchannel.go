@@ -156,7 +156,7 @@ func (g *Gateway) backchannelLogout(w http.ResponseWriter, r *http.Request) erro
 			attrs = append(attrs, slog.String("subject", lt.sub))
 		}
 		g.auditEvent(r, "revoke_session", actor, append(attrs,
-			slog.String("jti", lt.jti), slog.Time("expires_at", until.UTC()))...)
+			slog.String("logout_jti", lt.jti), slog.Time("expires_at", until.UTC()))...)
 	} else {
 		mark, err := g.store.MarkSubject(ctx, lt.sub, lt.iat, g.markTTL)
 		if err != nil {
@@ -165,7 +165,7 @@ func (g *Gateway) backchannelLogout(w http.ResponseWriter, r *http.Request) erro
 		}
 		g.metrics.revocations.WithLabelValues("subject", "backchannel_logout").Inc()
 		g.auditEvent(r, "revoke_subject", actor, slog.String("subject", lt.sub),
-			slog.String("jti", lt.jti), slog.Time("revoked_before", mark.UTC()))
+			slog.String("logout_jti", lt.jti), slog.Time("revoked_before", mark.UTC()))
 	}
 	used, err := g.store.MarkUsed(ctx, usedKey, lt.iat.Add(g.bcl.maxAge+g.cfg.JWT.Leeway))
 	if err != nil {

@@ -52,6 +52,7 @@ func (g *Gateway) mountConsole(e *echo.Echo, api http.Handler) error {
 		},
 		Anonymous:  anonymousActor,
 		Trail:      g.trail,
+		EmailMarks: g.cfg.EmailMarkClaim() != "",
 		Status:     g.consoleStatus,
 		Requests:   g.console.requests,
 		SessionTTL: g.cfg.Console.SessionTTL,

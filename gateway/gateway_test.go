@@ -212,9 +212,12 @@ func TestOddSubjectsRoundTripAndNeverCollide(t *testing.T) {
 
 func TestRedisHoldsEachKeyForExactlyAsLongAsTheSpecSays(t *testing.T) {
 	store, srv := redisStore(t)
-	// The console's trail is a capped stream, not a revocation record
-	// (revocation/trail_test.go checks its cap).
-	h := newHarness(t, store, func(c *config.Config) { c.Console.Enabled = false })
+	// The console is on: its trail is a key like the others, and expires
+	// by itself too (revocation/trail_test.go checks its cap).
+	h := newHarness(t, store, nil)
+	if !h.cfg.Console.Enabled {
+		t.Fatal("the console is off by default; this test must count its trail")
+	}
 	client := srv.NewClient()
 	defer client.Close()
 	ctx := t.Context()
@@ -230,8 +233,8 @@ func TestRedisHoldsEachKeyForExactlyAsLongAsTheSpecSays(t *testing.T) {
 	h.mustAdmin(http.MethodPost, "/v1/revocations/all", fmt.Sprintf(`{"before":%d}`, mark.Unix()))
 
 	keys, err := client.Keys(ctx, "revgate:*").Result()
-	if err != nil || len(keys) != 4 {
-		t.Fatalf("keys = %v (%v), want 4", keys, err)
+	if err != nil || len(keys) != 5 {
+		t.Fatalf("keys = %v (%v), want 5 (four records and the trail)", keys, err)
 	}
 	cases := []struct {
 		name string
@@ -241,6 +244,10 @@ func TestRedisHoldsEachKeyForExactlyAsLongAsTheSpecSays(t *testing.T) {
 		{"a jti revoked alone: max_token_lifetime plus leeway", lifetime + leeway},
 		{"a subject mark: max_token_lifetime plus leeway past the mark", time.Until(mark.Add(lifetime + leeway))},
 		{"the global mark: the same", time.Until(mark.Add(lifetime + leeway))},
+	}
+	// The console's trail: revocation.TrailRetention past its last change.
+	if d, err := client.TTL(ctx, "revgate:trail").Result(); err != nil || d < revocation.TrailRetention-3*time.Second || d > revocation.TrailRetention {
+		t.Errorf("TTL of the trail = %v, %v; want %v", d, err, revocation.TrailRetention)
 	}
 	ttls := map[time.Duration]bool{}
 	for _, k := range keys {

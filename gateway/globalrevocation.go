@@ -172,8 +172,10 @@ func (g *Gateway) globalRevocation(w http.ResponseWriter, r *http.Request) error
 			return err
 		}
 		g.metrics.revocations.WithLabelValues("email", "global_revocation").Inc()
-		g.auditEvent(r, "revoke_email", actor, slog.String("email", sub.value),
-			slog.String("jti", b.jti), slog.Time("revoked_before", mark.UTC()))
+		// The address as the mark is kept (and as the admin API and the
+		// trail name it), whatever case the provider sent.
+		g.auditEvent(r, "revoke_email", actor, slog.String("email", revocation.CanonicalEmail(sub.value)),
+			slog.String("request_jti", b.jti), slog.Time("revoked_before", mark.UTC()))
 	} else {
 		mark, err := g.store.MarkSubject(ctx, sub.value, now, g.markTTL)
 		if err != nil {
@@ -182,7 +184,7 @@ func (g *Gateway) globalRevocation(w http.ResponseWriter, r *http.Request) error
 		}
 		g.metrics.revocations.WithLabelValues("subject", "global_revocation").Inc()
 		g.auditEvent(r, "revoke_subject", actor, slog.String("subject", sub.value),
-			slog.String("jti", b.jti), slog.Time("revoked_before", mark.UTC()))
+			slog.String("request_jti", b.jti), slog.Time("revoked_before", mark.UTC()))
 	}
 	used, err := g.store.MarkUsed(ctx, usedKey, b.exp.Add(g.cfg.JWT.Leeway))
 	if err != nil {

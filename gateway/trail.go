@@ -35,9 +35,16 @@ func (g *Gateway) appendTrail(ctx context.Context, action, actor string, attrs [
 		case "subject":
 			e.Subject = a.Value.String()
 		case "jti":
+			// Only a revoked (or reused) token's jti is "jti"; receivers
+			// name the jti of the request that asked for a change
+			// logout_jti, set_jti or request_jti, which stay in the
+			// audit log only.
 			e.JTI = a.Value.String()
 		case "session":
 			e.Session = a.Value.String()
+		case "email":
+			// Canonical, as marks are kept, so a lookup finds it.
+			e.Email = revocation.CanonicalEmail(a.Value.String())
 		case "reason":
 			e.Reason = a.Value.String()
 		case "expires_at", "revoked_before":

@@ -43,6 +43,7 @@ const (
 	fSubject = "sub"
 	fJTI     = "jti"
 	fSession = "sid"
+	fEmail   = "em"
 	fReason  = "reason"
 	fUntil   = "until" // unix seconds
 	fGateway = "gw"
@@ -50,10 +51,13 @@ const (
 
 // Append implements Trail with XADD ... MAXLEN ~ length: Redis trims whole
 // nodes of the stream, so the trail holds at least length events and a
-// little more, at a fraction of exact trimming's cost.
+// little more, at a fraction of exact trimming's cost. The same MULTI (one
+// round trip, one key: fine on a Cluster) sets the stream to expire
+// TrailRetention after this write, so an idle trail goes away by itself
+// like every other key revgate writes.
 func (t *RedisTrail) Append(ctx context.Context, e Event) error {
 	values := []any{fTime, strconv.FormatInt(e.Time.UnixMilli(), 10), fAction, e.Action, fActor, e.Actor}
-	for _, kv := range [][2]string{{fSubject, e.Subject}, {fJTI, e.JTI}, {fSession, e.Session}, {fReason, e.Reason}, {fGateway, e.Gateway}} {
+	for _, kv := range [][2]string{{fSubject, e.Subject}, {fJTI, e.JTI}, {fSession, e.Session}, {fEmail, e.Email}, {fReason, e.Reason}, {fGateway, e.Gateway}} {
 		if kv[1] != "" {
 			values = append(values, kv[0], kv[1])
 		}
@@ -61,7 +65,11 @@ func (t *RedisTrail) Append(ctx context.Context, e Event) error {
 	if !e.Until.IsZero() {
 		values = append(values, fUntil, strconv.FormatInt(e.Until.Unix(), 10))
 	}
-	err := t.client.XAdd(ctx, &redis.XAddArgs{Stream: t.key, MaxLen: t.length, Approx: true, Values: values}).Err()
+	_, err := t.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.XAdd(ctx, &redis.XAddArgs{Stream: t.key, MaxLen: t.length, Approx: true, Values: values})
+		p.Expire(ctx, t.key, TrailRetention)
+		return nil
+	})
 	if err != nil {
 		return unavailable("xadd", err)
 	}
@@ -97,7 +105,7 @@ func (t *RedisTrail) Recent(ctx context.Context, f TrailFilter, limit int) ([]Ev
 func eventOf(m redis.XMessage) Event {
 	s := func(k string) string { v, _ := m.Values[k].(string); return v }
 	e := Event{ID: m.ID, Action: s(fAction), Actor: s(fActor), Subject: s(fSubject), JTI: s(fJTI),
-		Session: s(fSession), Reason: s(fReason), Gateway: s(fGateway)}
+		Session: s(fSession), Email: s(fEmail), Reason: s(fReason), Gateway: s(fGateway)}
 	if ms, err := strconv.ParseInt(s(fTime), 10, 64); err == nil {
 		e.Time = time.UnixMilli(ms).UTC()
 	}

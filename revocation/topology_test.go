@@ -177,6 +177,16 @@ func TestClusterTopology(t *testing.T) {
 			return revocation.NewRedisTrail(newConfiguredClient(t, cfg), fmt.Sprintf("ctrail%d:", n.Add(1)), length)
 		})
 	})
+	// XADD and EXPIRE go in one MULTI: one key, so one slot.
+	t.Run("the trail expires by itself", func(t *testing.T) {
+		client := newConfiguredClient(t, cfg)
+		if err := revocation.NewRedisTrail(client, "cttl:", 10).Append(t.Context(), revocation.Event{Action: "revoke_all"}); err != nil {
+			t.Fatal(err)
+		}
+		if d, err := client.TTL(t.Context(), "cttl:trail").Result(); err != nil || d < revocation.TrailRetention-5*time.Second || d > revocation.TrailRetention {
+			t.Fatalf("TTL of the trail on a Cluster = %v, %v; want %v", d, err, revocation.TrailRetention)
+		}
+	})
 
 	t.Run("writes wait for replicas of the key's own shard", func(t *testing.T) {
 		ctx := t.Context()

@@ -13,6 +13,12 @@ const DefaultTrailLength = 10000
 // any size.
 const MaxTrailScan = 100000
 
+// TrailRetention is how long a shared trail is kept after its last
+// change: every key revgate writes expires by itself, the trail's too. An
+// idle store's trail is forgotten 30 days after its last event; the audit
+// log is the record.
+const TrailRetention = 30 * 24 * time.Hour
+
 // Event is one change of revocation state as the trail keeps it: a copy of
 // an audit event's fields. It never holds a token (a jti is not one).
 type Event struct {
@@ -26,10 +32,13 @@ type Event struct {
 	// Actor names who made the change: an admin token's name,
 	// "self-service", an identity provider.
 	Actor string
-	// Subject, JTI and Session name what changed; "" when not concerned.
+	// Subject, JTI, Session and Email name what changed; "" when not
+	// concerned. JTI is only ever the revoked token's jti, never that of
+	// a logout token or request that asked for the change.
 	Subject string
 	JTI     string
 	Session string
+	Email   string
 	// Reason is the reason given, if any.
 	Reason string
 	// Until is the record's expiry or the mark set; zero when none.
@@ -44,9 +53,10 @@ type TrailFilter struct {
 	Subject string
 	JTI     string
 	Session string
+	Email   string
 	Actor   string
-	// Global selects events without a subject, jti or session (the
-	// global mark's).
+	// Global selects events without a subject, jti, session or email
+	// (the global mark's).
 	Global bool
 }
 
@@ -56,8 +66,9 @@ func (f TrailFilter) Match(e Event) bool {
 	case f.Subject != "" && e.Subject != f.Subject,
 		f.JTI != "" && e.JTI != f.JTI,
 		f.Session != "" && e.Session != f.Session,
+		f.Email != "" && e.Email != f.Email,
 		f.Actor != "" && e.Actor != f.Actor,
-		f.Global && (e.Subject != "" || e.JTI != "" || e.Session != ""):
+		f.Global && (e.Subject != "" || e.JTI != "" || e.Session != "" || e.Email != ""):
 		return false
 	}
 	return true

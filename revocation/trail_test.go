@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/revgate/revgate/internal/redistest"
 	"github.com/revgate/revgate/revocation"
@@ -75,5 +76,40 @@ func TestRedisTrailDownIsUnavailable(t *testing.T) {
 	}
 	if _, err := tr.Recent(context.Background(), revocation.TrailFilter{}, 1); !errors.Is(err, revocation.ErrUnavailable) {
 		t.Fatalf("Recent with Redis down = %v; want ErrUnavailable", err)
+	}
+}
+
+func TestRedisTrailExpiresTrailRetentionAfterItsLastWrite(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t, redistest.Options{Password: testPassword})
+	client := newRedisClient(t, srv)
+	tr := revocation.NewRedisTrail(client, "ttl:", 100)
+	ctx := context.Background()
+	ttl := func() time.Duration {
+		t.Helper()
+		d, err := client.TTL(ctx, "ttl:trail").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	if err := tr.Append(ctx, revocation.Event{Action: "revoke_all", Actor: "oncall"}); err != nil {
+		t.Fatal(err)
+	}
+	if d := ttl(); d < revocation.TrailRetention-5*time.Second || d > revocation.TrailRetention {
+		t.Fatalf("TTL after the first write = %v; want %v", d, revocation.TrailRetention)
+	}
+	// Every write starts the retention again.
+	if err := client.Expire(ctx, "ttl:trail", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Append(ctx, revocation.Event{Action: "unrevoke_all", Actor: "oncall"}); err != nil {
+		t.Fatal(err)
+	}
+	if d := ttl(); d < revocation.TrailRetention-5*time.Second {
+		t.Fatalf("TTL after another write = %v; want it back at %v", d, revocation.TrailRetention)
+	}
+	if n, err := client.XLen(ctx, "ttl:trail").Result(); err != nil || n != 2 {
+		t.Fatalf("XLEN = %d, %v; want both events", n, err)
 	}
 }

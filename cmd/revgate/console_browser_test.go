@@ -216,8 +216,16 @@ func TestConsoleInABrowser(t *testing.T) {
 		}
 	}
 	trailPNG := c.shots["trail"]
-	c.run("filter the trail", chromedp.SendKeys(chromedp.ID("actor"), "self-service"), chromedp.Submit(chromedp.ID("actor")),
-		chromedp.WaitVisible(chromedp.CSS("h1")))
+	c.run("filter the trail", chromedp.SendKeys(chromedp.ID("actor"), "self-service"), chromedp.Submit(chromedp.ID("actor")))
+	// The trail page's own h1 is visible before the filtered one loads:
+	// wait for the filtered address, then for its page.
+	for i := 0; !strings.Contains(value(c, "location", chromedp.Location()), "actor=self-service"); i++ {
+		if i == 100 {
+			t.Fatal("submitting the trail's filter did not load the filtered trail")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.run("filtered trail", chromedp.WaitVisible(chromedp.CSS("caption")))
 	if rows := c.text("tbody"); strings.Contains(rows, "laptop stolen") || !strings.Contains(rows, "self-service") {
 		t.Fatalf("trail filtered by actor self-service:\n%s", rows)
 	}

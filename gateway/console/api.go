@@ -83,6 +83,8 @@ func apiPath(kind, id string) string {
 		return "/v1/revocations/subjects/" + url.PathEscape(id)
 	case kindSession:
 		return "/v1/revocations/sessions/" + url.PathEscape(id)
+	case kindEmail:
+		return "/v1/revocations/emails/" + url.PathEscape(id)
 	default:
 		return "/v1/revocations/tokens/" + url.PathEscape(id)
 	}

@@ -31,6 +31,11 @@ type Options struct {
 	Anonymous string
 	// Trail is read for the trail page and the lookup's last change.
 	Trail revocation.Trail
+	// EmailMarks offers email marks in the forms: on only while a
+	// receiver that sets them is on (config.EmailMarkClaim), as the admin
+	// API refuses to set one otherwise. Email pages linked from the trail
+	// work either way, so an old mark can still be read and removed.
+	EmailMarks bool
 	// Status reports the gateway's health for the status page.
 	Status func(ctx context.Context) Status
 	// Requests is the ring of request counters for the status page; nil

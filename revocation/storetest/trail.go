@@ -34,7 +34,7 @@ func RunTrail(t *testing.T, newTrail func(t *testing.T, length int) revocation.T
 		t.Parallel()
 		tr := newTrail(t, 100)
 		full := revocation.Event{Time: at, Action: "revoke_token", Actor: "oncall", Subject: "alice", JTI: "j-1",
-			Session: "s-1", Reason: "laptop stolen", Until: at.Add(time.Hour).Truncate(time.Second), Gateway: "gw-a"}
+			Session: "s-1", Email: "alice@example.com", Reason: "laptop stolen", Until: at.Add(time.Hour).Truncate(time.Second), Gateway: "gw-a"}
 		second := ev(1, "revoke_all", "oncall", "")
 		for _, e := range []revocation.Event{full, second} {
 			if err := tr.Append(ctx, e); err != nil {
@@ -62,6 +62,7 @@ func RunTrail(t *testing.T, newTrail func(t *testing.T, length int) revocation.T
 			{Time: at.Add(3 * time.Second), Action: "revoke_token", Actor: "helpdesk", JTI: "j-9"},
 			{Time: at.Add(4 * time.Second), Action: "revoke_session", Actor: "idp", Session: "s-9"},
 			ev(5, "revoke_all", "oncall", ""),
+			{Time: at.Add(6 * time.Second), Action: "revoke_email", Actor: "ssf:https://idp.example", Email: "bob@example.com"},
 		}
 		for _, e := range events {
 			if err := tr.Append(ctx, e); err != nil {
@@ -79,8 +80,11 @@ func RunTrail(t *testing.T, newTrail func(t *testing.T, length int) revocation.T
 			{"by subject and actor", revocation.TrailFilter{Subject: "alice", Actor: "helpdesk"}, 10, nil},
 			{"by jti", revocation.TrailFilter{JTI: "j-9"}, 10, []revocation.Event{events[3]}},
 			{"by session", revocation.TrailFilter{Session: "s-9"}, 10, []revocation.Event{events[4]}},
+			{"by email", revocation.TrailFilter{Email: "bob@example.com"}, 10, []revocation.Event{events[6]}},
+			{"by another email", revocation.TrailFilter{Email: "alice@example.com"}, 10, nil},
+			// An email mark's event names its address: not the global mark's.
 			{"the global mark's", revocation.TrailFilter{Global: true}, 10, []revocation.Event{events[5]}},
-			{"up to the limit", revocation.TrailFilter{}, 2, []revocation.Event{events[5], events[4]}},
+			{"up to the limit", revocation.TrailFilter{}, 2, []revocation.Event{events[6], events[5]}},
 		}
 		for _, tt := range tests {
 			got, err := tr.Recent(ctx, tt.f, tt.limit)
