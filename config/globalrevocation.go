@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -18,6 +19,12 @@ type GlobalRevocation struct {
 	// set; https:// (http:// only for a loopback host), with no query or
 	// fragment.
 	Audience string `mapstructure:"audience" yaml:"audience"`
+	// ClientIDs are the identity provider's client ids allowed to call the
+	// endpoint: the bearer JWT's sub must be one of them (Okta puts the
+	// app's client id there). Required when Path is set: without it any
+	// JWT the issuer signs for the endpoint's URL, such as an access token
+	// some other client obtained with that audience, would revoke anyone.
+	ClientIDs StringList `mapstructure:"client_ids" yaml:"client_ids"`
 	// EmailClaim names the access-token claim that "email" subject
 	// identifiers are matched against; "" (default) refuses the email
 	// format with 400.
@@ -72,6 +79,14 @@ func (c *Config) validateGlobalRevocation(ps *problems) {
 		ps.add("jwt.issuer", "is required when global_revocation.path is set: the bearer JWT's iss and an iss_sub subject's iss must equal it")
 	}
 	checkAudienceURL(ps, "global_revocation.audience", g.Audience)
+	if len(nonEmptyList(g.ClientIDs)) == 0 {
+		ps.add("global_revocation.client_ids", "is required when global_revocation.path is set: the identity provider's client id(s) allowed to call it, which the bearer JWT's sub must equal (Okta: the client id of the Okta app)")
+	}
+	for i, id := range g.ClientIDs {
+		if strings.ContainsFunc(id, isControl) {
+			ps.add(fmt.Sprintf("global_revocation.client_ids[%d]", i), "must not contain control characters")
+		}
+	}
 	if g.EmailClaim != "" && c.SSF.Enabled() && g.EmailClaim != c.SSF.EmailClaim {
 		ps.add("global_revocation.email_claim", "is %q but ssf.email_claim is %q: email marks from both receivers are matched against one access-token claim, so set the same claim (or leave this one empty to refuse email subjects here)", g.EmailClaim, c.SSF.EmailClaim)
 	}

@@ -9,11 +9,14 @@ import (
 
 const testGTRAudience = "https://api.example/global-token-revocation"
 
+const gtrClientIDsRequired = "is required when global_revocation.path is set: the identity provider's client id(s) allowed to call it, which the bearer JWT's sub must equal (Okta: the client id of the Okta app)"
+
 func globalRevocationConfig() Config {
 	c := validConfig()
 	c.JWT.Issuer = StringList{"https://idp.example"}
 	c.GlobalRevocation.Path = "/global-token-revocation"
 	c.GlobalRevocation.Audience = testGTRAudience
+	c.GlobalRevocation.ClientIDs = StringList{"0oa1client"}
 	return c
 }
 
@@ -32,13 +35,20 @@ func TestValidateGlobalRevocation(t *testing.T) {
 			c.GlobalRevocation = GlobalRevocation{}
 			c.JWT.Issuer = nil
 		}, nil},
-		{"on needs jwt.issuer and an audience, reported together", func(c *Config) {
+		{"on needs jwt.issuer, an audience and client ids, reported together", func(c *Config) {
 			c.JWT.Issuer = nil
 			c.GlobalRevocation.Audience = ""
+			c.GlobalRevocation.ClientIDs = nil
 		}, []Problem{
 			{"jwt.issuer", "is required when global_revocation.path is set: the bearer JWT's iss and an iss_sub subject's iss must equal it"},
 			{"global_revocation.audience", "is required when global_revocation.path is set: this endpoint's public URL, which the bearer JWT's aud must contain"},
+			{"global_revocation.client_ids", gtrClientIDsRequired},
 		}},
+		{"client ids of only empty strings are none", func(c *Config) { c.GlobalRevocation.ClientIDs = StringList{"", ""} },
+			[]Problem{{"global_revocation.client_ids", gtrClientIDsRequired}}},
+		{"several client ids are valid", func(c *Config) { c.GlobalRevocation.ClientIDs = StringList{"0oa1client", "0oa2client"} }, nil},
+		{"a client id has no control characters", func(c *Config) { c.GlobalRevocation.ClientIDs = StringList{"0oa1client", "0oa\n2"} },
+			[]Problem{{"global_revocation.client_ids[1]", "must not contain control characters"}}},
 		{"the audience is an absolute URL", func(c *Config) { c.GlobalRevocation.Audience = "global-token-revocation" },
 			[]Problem{{"global_revocation.audience", `expected an https:// URL, got scheme ""`}}},
 		{"the audience has a host", func(c *Config) { c.GlobalRevocation.Audience = "https:///x" },
@@ -102,9 +112,10 @@ admin:
 global_revocation:
   path: "/global-token-revocation"
   audience: "`+testGTRAudience+`"
+  client_ids: ["0oa1client", "0oa2client"]
   email_claim: "email"
 `)
-		want := GlobalRevocation{Path: "/global-token-revocation", Audience: testGTRAudience, EmailClaim: "email"}
+		want := GlobalRevocation{Path: "/global-token-revocation", Audience: testGTRAudience, ClientIDs: StringList{"0oa1client", "0oa2client"}, EmailClaim: "email"}
 		if d := cmp.Diff(want, c.GlobalRevocation); d != "" {
 			t.Errorf("mismatch (-want +got):\n%s", d)
 		}
@@ -117,10 +128,14 @@ global_revocation:
 		t.Setenv("REVGATE_GLOBAL_REVOCATION_PATH", "/gtr")
 		t.Setenv("REVGATE_GLOBAL_REVOCATION_AUDIENCE", "https://api.example/gtr")
 		t.Setenv("REVGATE_GLOBAL_REVOCATION_EMAIL_CLAIM", "upn")
+		t.Setenv("REVGATE_GLOBAL_REVOCATION_CLIENT_IDS", "0oa1client, 0oa2client")
 		c := mustLoadYAML(t, base)
-		want := GlobalRevocation{Path: "/gtr", Audience: "https://api.example/gtr", EmailClaim: "upn"}
+		want := GlobalRevocation{Path: "/gtr", Audience: "https://api.example/gtr", ClientIDs: StringList{"0oa1client", "0oa2client"}, EmailClaim: "upn"}
 		if d := cmp.Diff(want, c.GlobalRevocation); d != "" {
 			t.Errorf("mismatch (-want +got):\n%s", d)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("Validate: %v", err)
 		}
 	})
 	t.Run("an unknown key is an error", func(t *testing.T) {
@@ -138,7 +153,7 @@ func TestGlobalRevocationAndSSFAgreeOnTheEmailClaim(t *testing.T) {
 	both := func(gtrClaim string) Config {
 		c := ssfConfig()
 		c.JWT.Issuer = StringList{"https://idp.example"}
-		c.GlobalRevocation = GlobalRevocation{Path: "/global-token-revocation", Audience: testGTRAudience, EmailClaim: gtrClaim}
+		c.GlobalRevocation = GlobalRevocation{Path: "/global-token-revocation", Audience: testGTRAudience, ClientIDs: StringList{"0oa1client"}, EmailClaim: gtrClaim}
 		return c
 	}
 	for _, tt := range []struct {

@@ -35,7 +35,11 @@ const usedGTRPrefix = "\xffgtr:"
 
 // gtrTyps are the bearer JWT header typ values accepted besides none:
 // Okta's own, and plain JWT. An access token (at+jwt) or a logout token
-// (logout+jwt) is refused even when its aud would match.
+// (logout+jwt) is refused even when its aud would match. typ alone cannot
+// tell a bearer from an access token (many providers sign those as JWT or
+// with no typ), and the draft defines none, so requiring Okta's would
+// refuse other providers without closing the gap: the sub check against
+// global_revocation.client_ids is what does.
 var gtrTyps = []string{"jwt", "global-token-revocation+jwt"}
 
 // globalRevocation is the endpoint's state; nil when it is off.
@@ -44,6 +48,7 @@ type globalRevocation struct {
 	audience   string
 	emailClaim string
 	issuers    []string
+	clientIDs  []string
 	requests   *prometheus.CounterVec
 }
 
@@ -53,6 +58,11 @@ func newGlobalRevocation(c *config.Config, reg prometheus.Registerer) (*globalRe
 		return nil, nil
 	}
 	gr := &globalRevocation{path: g.Path, audience: g.Audience, emailClaim: g.EmailClaim}
+	for _, s := range g.ClientIDs {
+		if s != "" {
+			gr.clientIDs = append(gr.clientIDs, s)
+		}
+	}
 	for _, s := range c.JWT.Issuer {
 		if s != "" {
 			gr.issuers = append(gr.issuers, s)
@@ -146,8 +156,11 @@ func (g *Gateway) globalRevocation(w http.ResponseWriter, r *http.Request) error
 	}
 	switch sub.format {
 	case formatIssSub:
-		if !slices.Contains(g.gtr.issuers, sub.iss) {
-			return badGTRRequest(`sub_id "iss" is not an issuer of this gateway (jwt.issuer): only its own subjects are revoked here`)
+		// An issuer revokes only its own subjects: with several in
+		// jwt.issuer, one must not reach another's users. The bearer's iss
+		// is one of jwt.issuer, so this also keeps other issuers out.
+		if sub.iss != b.iss {
+			return badGTRRequest(`sub_id "iss" must equal the bearer JWT's "iss": an issuer revokes only its own subjects`)
 		}
 	case formatEmail:
 		if g.gtr.emailClaim == "" {
@@ -223,8 +236,14 @@ func bearerCredential(r *http.Request) (string, error) {
 }
 
 // verifyGTRBearer checks the bearer JWT: signature and algorithm with the
-// jwt.* keys, typ, then the claims Okta documents for it (iss, aud the
-// endpoint URL, exp five minutes ahead, nbf, iat, jti).
+// jwt.* keys, typ, then the claims Okta documents for it (iss, sub the
+// app's client id, aud the endpoint URL, exp five minutes ahead, nbf, iat,
+// jti). The sub check is what sets the bearer apart from an access token
+// the same issuer signed for this URL: any client able to ask for that
+// audience could otherwise revoke every user. Only sub is read, not azp
+// or client_id: Okta documents sub, and in an access token those claims
+// name the client a user's token was issued to, so reading them would
+// let that client's users' tokens in.
 func (g *Gateway) verifyGTRBearer(ctx context.Context, raw string) (*gtrBearer, error) {
 	if typ, ok, err := jwtHeaderTyp(raw); err != nil {
 		return nil, invalidGTRBearer(err.Error())
@@ -252,6 +271,8 @@ func (g *Gateway) verifyGTRBearer(ctx context.Context, raw string) (*gtrBearer, 
 		return nil, invalidGTRBearer("issuer not accepted")
 	case !slices.Contains(tok.Audience(), gr.audience):
 		return nil, invalidGTRBearer("audience not accepted (global_revocation.audience)")
+	case !slices.Contains(gr.clientIDs, tok.Subject()):
+		return nil, invalidGTRBearer(`"sub" is not a client allowed to call this endpoint (global_revocation.client_ids)`)
 	case b.exp.IsZero():
 		return nil, invalidGTRBearer(`has no "exp"`)
 	case !now.Before(b.exp.Add(leeway)):

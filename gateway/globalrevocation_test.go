@@ -17,11 +17,15 @@ import (
 const (
 	gtrPath     = "/global-token-revocation"
 	gtrAudience = "https://api.example/global-token-revocation"
+	// gtrClient is the identity provider's client allowed to call the
+	// endpoint: gtrClaims' sub.
+	gtrClient = "0oa1client"
 )
 
 func withGTR(c *config.Config) {
 	c.GlobalRevocation.Path = gtrPath
 	c.GlobalRevocation.Audience = gtrAudience
+	c.GlobalRevocation.ClientIDs = config.StringList{gtrClient}
 }
 
 // gtrClaims are a valid bearer JWT's claims as Okta sends them (its
@@ -32,7 +36,7 @@ func gtrClaims() map[string]any {
 	return map[string]any{
 		"jti": randomJTI(),
 		"iss": testIssuer,
-		"sub": "0oa1client",
+		"sub": gtrClient,
 		"aud": gtrAudience,
 		"exp": now.Add(5 * time.Minute).Unix(),
 		"nbf": now.Add(-5 * time.Minute).Unix(),
@@ -186,6 +190,9 @@ func TestGlobalRevocationRefusesBadAuthentication(t *testing.T) {
 		{name: "wrong aud", wantInErr: "audience", authz: gtrWith(func(c map[string]any) { c["aud"] = []string{"https://api.example/other", testAudience} })},
 		{name: "aud a prefix of the URL", wantInErr: "audience", authz: gtrWith(func(c map[string]any) { c["aud"] = "https://api.example/" })},
 		{name: "no aud", wantInErr: "audience", authz: gtrWith(func(c map[string]any) { delete(c, "aud") })},
+		{name: "sub another client", wantInErr: "global_revocation.client_ids", authz: gtrWith(func(c map[string]any) { c["sub"] = "0oa2other" })},
+		{name: "sub differing only in case", wantInErr: "global_revocation.client_ids", authz: gtrWith(func(c map[string]any) { c["sub"] = "0OA1CLIENT" })},
+		{name: "no sub", wantInErr: "global_revocation.client_ids", authz: gtrWith(func(c map[string]any) { delete(c, "sub") })},
 		{name: "wrong iss", wantInErr: "issuer", authz: gtrWith(func(c map[string]any) { c["iss"] = "https://evil.test" })},
 		{name: "no iss", wantInErr: "issuer", authz: gtrWith(func(c map[string]any) { delete(c, "iss") })},
 		{name: "expired", wantInErr: "expired", authz: gtrWith(func(c map[string]any) { c["exp"] = now.Add(-time.Minute).Unix() })},

@@ -28,6 +28,7 @@ var receiverArgs = []string{
 	"--set", "backchannelLogout.maxAge=2m",
 	"--set", "globalRevocation.path=/global-token-revocation",
 	"--set", "globalRevocation.audience=https://api.example.com/global-token-revocation",
+	"--set", "globalRevocation.clientIds={0oa1okta,0oa2okta}",
 	"--set", "globalRevocation.emailClaim=email",
 }
 
@@ -51,6 +52,7 @@ func TestReceiversAreRenderedIntoRevgateYAML(t *testing.T) {
 				"global_revocation": map[string]any{
 					"path":        "/global-token-revocation",
 					"audience":    "https://api.example.com/global-token-revocation",
+					"client_ids":  []any{"0oa1okta", "0oa2okta"},
 					"email_claim": "email",
 				},
 			}
@@ -82,7 +84,7 @@ func TestRevgateRefusesAReceiverWithoutItsRequiredKeys(t *testing.T) {
 	// rendered result, naming the key.
 	r := render(t, chartDir, "--set", "globalRevocation.path=/global-token-revocation")
 	out := configCheckOutput(t, one[corev1.ConfigMap](t, r))
-	for _, want := range []string{"global_revocation.audience", "jwt.issuer"} {
+	for _, want := range []string{"global_revocation.audience", "global_revocation.client_ids", "jwt.issuer"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("config check output does not name %s:\n%s", want, out)
 		}
@@ -111,6 +113,10 @@ func TestReceiverValuesAreChecked(t *testing.T) {
 			[]string{"/globalRevocation/audience"}},
 		{"an audience with a query", []string{"--set", "globalRevocation.audience=https://api.example.com/gtr?tenant=a"},
 			[]string{"/globalRevocation/audience"}},
+		{"client ids that are not a list", []string{"--set", "globalRevocation.clientIds=0oa1okta"},
+			[]string{"/globalRevocation/clientIds"}},
+		{"an empty client id", []string{"--set", "globalRevocation.clientIds[0]="},
+			[]string{"/globalRevocation/clientIds/0"}},
 		{"identity provider peers that are not a list", []string{"--set", "networkPolicy.identityProviderFrom=keycloak"},
 			[]string{"/networkPolicy/identityProviderFrom"}},
 		{"identity provider peers with no receiver", []string{"--set", "networkPolicy.enabled=true",

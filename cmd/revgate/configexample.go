@@ -118,6 +118,7 @@ ssf:                                  # Shared Signals (CAEP, RISC) from your id
 global_revocation:                    # Global Token Revocation (Okta Universal Logout)
   path: ""                            # e.g. "/global-token-revocation"; "" (default) = off; needs jwt.issuer
   audience: ""                        # when on: this endpoint's public https:// URL, the bearer JWT's aud
+  client_ids: []                      # when on: the IdP client id(s) allowed to call it, the bearer JWT's sub (Okta: the app's client id)
   email_claim: ""                     # access-token claim "email" subjects match; "" refuses that format
 
 admin:

@@ -422,7 +422,7 @@ only the paths of the files the Secrets are mounted as.
 {{- $backchannel := dict }}
 {{- include "revgate.copyKeys" (list $v.backchannelLogout $backchannel (list "path" "audience" "maxAge")) }}
 {{- $globalRevocation := dict }}
-{{- include "revgate.copyKeys" (list $v.globalRevocation $globalRevocation (list "path" "audience" "emailClaim")) }}
+{{- include "revgate.copyKeys" (list $v.globalRevocation $globalRevocation (list "path" "audience" "clientIds" "emailClaim")) }}
 
 {{- $server := dict }}
 {{- include "revgate.copyKeys" (list $v.server $server (list "readHeaderTimeout" "readTimeout" "writeTimeout" "idleTimeout" "maxHeaderBytes" "drainDelay" "shutdownTimeout")) }}
