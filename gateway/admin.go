@@ -62,6 +62,7 @@ func (g *Gateway) AdminHandler() http.Handler {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = g.adminError
 	if g.cfg.Admin.InsecureNoAuth {
+		// No token to require: only local Hosts (DNS rebinding).
 		e.Pre(insecureHostGuard)
 	}
 

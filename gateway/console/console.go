@@ -135,7 +135,7 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// (the cookie belongs to the real host's origin) and cannot sign in
 	// without an admin token.
 	if c.o.SignIn == nil && !RebindSafeHost(r.Host) {
-		http.Error(w, HostRefusal, http.StatusForbidden)
+		http.Error(w, hostRefusal, http.StatusForbidden)
 		return
 	}
 	if r.URL.Path == "/console" {
@@ -149,9 +149,9 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.mux.ServeHTTP(w, r)
 }
 
-// HostRefusal is the answer, without sign-in, to a request addressed to
+// hostRefusal is the answer, without sign-in, to a request addressed to
 // a name other than localhost or an IP address.
-const HostRefusal = "Without sign-in (admin.insecure_no_auth) only requests addressed to localhost or an IP address are answered: open http://127.0.0.1:<port>/ or http://localhost:<port>/."
+const hostRefusal = "Without sign-in (admin.insecure_no_auth) only requests addressed to localhost or an IP address are answered: open http://127.0.0.1:<port>/ or http://localhost:<port>/."
 
 // request is what a signed-in handler gets.
 type request struct {

@@ -55,7 +55,7 @@ func TestWithoutSignInOnlyLoopbackOrIPHostsAreAnswered(t *testing.T) {
 				req.RemoteAddr = "127.0.0.1:5000"
 				w := httptest.NewRecorder()
 				c.ServeHTTP(w, req)
-				if w.Code != http.StatusForbidden || w.Body.String() != HostRefusal+"\n" || len(w.Result().Cookies()) != 0 {
+				if w.Code != http.StatusForbidden || w.Body.String() != hostRefusal+"\n" || len(w.Result().Cookies()) != 0 {
 					t.Errorf("%s %s with Host %q: %d, cookies %v, body %q; want 403 with the Host refusal and no cookie",
 						method, path, host, w.Code, w.Result().Cookies(), w.Body.String())
 				}
