@@ -61,6 +61,10 @@ func (g *Gateway) AdminHandler() http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = g.adminError
+	if g.cfg.Admin.InsecureNoAuth {
+		// No token to require: only local Hosts (DNS rebinding).
+		e.Pre(insecureHostGuard)
+	}
 
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})

@@ -131,6 +131,18 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	// Without sign-in, any page that reaches the console gets a session
+	// and its CSRF token: a DNS-rebinding page (a name of its attacker's,
+	// resolved to 127.0.0.1) could read them and post "revoke everything",
+	// as its Origin matches the Host it sends. Such a Host is never
+	// loopback-named or an IP literal, so only those are answered. With
+	// sign-in no Host rule is needed: a rebinding page has no session
+	// (the cookie belongs to the real host's origin) and cannot sign in
+	// without an admin token.
+	if c.o.SignIn == nil && !RebindSafeHost(r.Host) {
+		http.Error(w, hostRefusal, http.StatusForbidden)
+		return
+	}
 	if r.URL.Path == "/console" {
 		redirect(w, r, "/console/lookup")
 		return
@@ -141,6 +153,10 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.mux.ServeHTTP(w, r)
 }
+
+// hostRefusal is the answer, without sign-in, to a request addressed to
+// a name other than localhost or an IP address.
+const hostRefusal = "Without sign-in (admin.insecure_no_auth) only requests addressed to localhost or an IP address are answered: open http://127.0.0.1:<port>/ or http://localhost:<port>/."
 
 // request is what a signed-in handler gets.
 type request struct {

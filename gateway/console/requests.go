@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -78,8 +79,9 @@ type Window struct {
 // kept, when the process is younger: since then says from when).
 func (rr *RequestRing) Windows() (rows []Window, since time.Time) {
 	now, current := rr.now(), rr.read()
+	// A copy: Sample compacts the ring in place once it is full.
 	rr.mu.Lock()
-	snaps := rr.snaps
+	snaps := slices.Clone(rr.snaps)
 	rr.mu.Unlock()
 	if len(snaps) == 0 {
 		return nil, time.Time{}

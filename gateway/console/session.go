@@ -143,10 +143,17 @@ func (s *sessions) readFlash(r *http.Request) (kind, msg string) {
 // cookie makes a console cookie: HttpOnly, SameSite=Strict, and Secure
 // unless the browser is on this machine over plain HTTP (a loopback
 // listener, or kubectl port-forward), where a Secure cookie would be
-// refused by some browsers. maxAge < 0 deletes it.
+// refused by some browsers. A TLS-terminating proxy on loopback (a mesh
+// sidecar, nginx or oauth2-proxy beside revgate, cloudflared) also
+// connects over plain HTTP from loopback, but says so: X-Forwarded-Proto
+// or Forwarded proto=https keeps Secure. When in doubt, Secure: a
+// needless Secure costs a sign-in over plain HTTP, a missing one leaks
+// the session to any plain-HTTP request to the host. maxAge < 0 deletes
+// it.
 func cookie(r *http.Request, name, value string, maxAge int) *http.Cookie {
+	plainLocal := r.TLS == nil && loopback(r.RemoteAddr) && !forwardedHTTPS(r.Header)
 	return &http.Cookie{Name: name, Value: value, Path: cookiePath, MaxAge: maxAge,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil || !loopback(r.RemoteAddr)}
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: !plainLocal}
 }
 
 func loopback(remoteAddr string) bool {
@@ -156,6 +163,32 @@ func loopback(remoteAddr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// forwardedHTTPS reports whether any proxy hop says the browser used
+// HTTPS: an X-Forwarded-Proto of https (any element of any such
+// header), or a Forwarded element with proto=https (RFC 7239, quoted or
+// not). The headers are not trusted for anything else: they can only
+// make the cookie stricter.
+func forwardedHTTPS(h http.Header) bool {
+	for _, v := range h.Values("X-Forwarded-Proto") {
+		for _, p := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(p), "https") {
+				return true
+			}
+		}
+	}
+	for _, v := range h.Values("Forwarded") {
+		for _, elem := range strings.Split(v, ",") {
+			for _, pair := range strings.Split(elem, ";") {
+				k, val, _ := strings.Cut(strings.TrimSpace(pair), "=")
+				if strings.EqualFold(strings.TrimSpace(k), "proto") && strings.EqualFold(strings.Trim(strings.TrimSpace(val), `"`), "https") {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
