@@ -45,6 +45,9 @@ const (
 	ssfRefused          = "refused"
 	ssfReplayed         = "replayed"
 	ssfStoreUnavailable = "store_unavailable"
+	// ssfKeysUnavailable: a SET signed with a key not (yet) in the
+	// transmitter's key set, which could not be refreshed; delivered again.
+	ssfKeysUnavailable = "keys_unavailable"
 )
 
 // actorSSF prefixes the transmitter's issuer in audit events.
@@ -122,7 +125,7 @@ func newSSFReceiver(s ssfSettings, c *config.Config, v TokenVerifier, reg promet
 	var err error
 	rc.events, err = registerCounterVec(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "revgate", Name: "ssf_events_total",
-		Help: "Shared Signals events received, by event type (session-revoked, credential-change, account-disabled, credential-compromise, sessions-revoked, verification, other) and result (applied, ignored, refused, replayed, store_unavailable).",
+		Help: "Shared Signals events received, by event type (session-revoked, credential-change, account-disabled, credential-compromise, sessions-revoked, verification, other) and result (applied, ignored, refused, replayed, store_unavailable, keys_unavailable).",
 	}, []string{"event", "result"}))
 	if err != nil {
 		return nil, err

@@ -36,6 +36,12 @@ const (
 	setErrInvalidAudience = "invalid_audience"
 )
 
+// errSETKeysUnavailable is a SET whose kid no loaded transmitter key
+// carries while the transmitter's key set could not be confirmed current
+// (jwtverify.ErrKeysUnavailable). It is a temporary failure, like a store
+// outage: push answers 503, poll leaves the SET for redelivery.
+var errSETKeysUnavailable = errors.New("ssf: the SET's signing key is not in the transmitter's key set, which could not be refreshed")
+
 func invalidSET(format string, args ...any) *setError {
 	return &setError{setErrInvalidRequest, fmt.Sprintf(format, args...)}
 }
@@ -68,6 +74,10 @@ func (s *ssfReceiver) verifySET(ctx context.Context, raw string, now time.Time, 
 			return nil, err
 		}
 		switch {
+		case errors.Is(te, jwtverify.ErrKeysUnavailable):
+			// Signed, perhaps, by a key the transmitter has published
+			// since: refused for good, the SET would be lost.
+			return nil, errSETKeysUnavailable
 		case errors.Is(te, jwtverify.ErrUnknownKey), errors.Is(te, jwtverify.ErrBadSignature), errors.Is(te, jwtverify.ErrAlgNotAllowed):
 			return nil, &setError{setErrInvalidKey, "SET signature: " + te.Description}
 		}
