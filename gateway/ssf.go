@@ -120,6 +120,11 @@ func newSSFReceiver(s ssfSettings, c *config.Config, v TokenVerifier, reg promet
 		pollClient: &http.Client{
 			Timeout:   ssfPollTimeout,
 			Transport: http.DefaultTransport.(*http.Transport).Clone(),
+			// A redirect is not followed: net/http would resend the poll's
+			// Authorization to another port or scheme of the same host
+			// (https to http included). The 3xx is a failed poll, logged
+			// with its status, and polling backs off.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 	}
 	var err error
