@@ -45,6 +45,9 @@ const (
 	ssfRefused          = "refused"
 	ssfReplayed         = "replayed"
 	ssfStoreUnavailable = "store_unavailable"
+	// ssfKeysUnavailable: a SET signed with a key not (yet) in the
+	// transmitter's key set, which could not be refreshed; delivered again.
+	ssfKeysUnavailable = "keys_unavailable"
 )
 
 // actorSSF prefixes the transmitter's issuer in audit events.
@@ -117,12 +120,17 @@ func newSSFReceiver(s ssfSettings, c *config.Config, v TokenVerifier, reg promet
 		pollClient: &http.Client{
 			Timeout:   ssfPollTimeout,
 			Transport: http.DefaultTransport.(*http.Transport).Clone(),
+			// A redirect is not followed: net/http would resend the poll's
+			// Authorization to another port or scheme of the same host
+			// (https to http included). The 3xx is a failed poll, logged
+			// with its status, and polling backs off.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 	}
 	var err error
 	rc.events, err = registerCounterVec(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "revgate", Name: "ssf_events_total",
-		Help: "Shared Signals events received, by event type (session-revoked, credential-change, account-disabled, credential-compromise, sessions-revoked, verification, other) and result (applied, ignored, refused, replayed, store_unavailable).",
+		Help: "Shared Signals events received, by event type (session-revoked, credential-change, account-disabled, credential-compromise, sessions-revoked, verification, other) and result (applied, ignored, refused, replayed, store_unavailable, keys_unavailable).",
 	}, []string{"event", "result"}))
 	if err != nil {
 		return nil, err

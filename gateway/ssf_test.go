@@ -118,6 +118,13 @@ func issSub(sub any) map[string]any {
 // at ssfTestPath; mutate may change the receiver's settings.
 func newSSFHarness(t *testing.T, store revocation.Store, tr *transmitter, mutate func(*ssfSettings)) *harness {
 	t.Helper()
+	return newSSFHarnessWith(t, store, tr, mutate, nil)
+}
+
+// newSSFHarnessWith is newSSFHarness whose transmitter verifier's
+// configuration mutateVerifier may change (a clock, a cooldown).
+func newSSFHarnessWith(t *testing.T, store revocation.Store, tr *transmitter, mutate func(*ssfSettings), mutateVerifier func(*jwtverify.VerifierConfig)) *harness {
+	t.Helper()
 	h := newHarness(t, store, nil)
 	s := ssfSettings{
 		issuer:            ssfTestIssuer,
@@ -134,6 +141,9 @@ func newSSFHarness(t *testing.T, store revocation.Store, tr *transmitter, mutate
 	cfg := *h.cfg
 	cfg.SSF.JWKSURL, cfg.SSF.PushPath = tr.jwks.URL, ssfTestPath
 	vc, _ := jwtverify.TransmitterConfig(&cfg, nil)
+	if mutateVerifier != nil {
+		mutateVerifier(&vc)
+	}
 	v, err := jwtverify.NewVerifier(ctx, vc)
 	if err != nil {
 		t.Fatal(err)

@@ -101,7 +101,8 @@ func eventTime(body map[string]any, iat, now time.Time, markTTL time.Duration) (
 // receiveSET verifies, plans and applies one SET received by push or poll.
 // It returns nil when the SET is accepted (applied, without effect, or
 // seen before), a *setError when it is refused, and any other error when
-// the store failed: then the transmitter must deliver it again.
+// the store failed or the transmitter's keys could not be refreshed
+// (errSETKeysUnavailable): then the transmitter must deliver it again.
 //
 // Everything is checked before anything is written. The effects are then
 // written before the jti's replay record, so a store failure in between
@@ -112,8 +113,13 @@ func (g *Gateway) receiveSET(audit *http.Request, raw string) error {
 	s, ctx, now := g.ssf, audit.Context(), g.now()
 	se, err := s.verifySET(ctx, raw, now, g.cfg.JWT.Leeway)
 	if err != nil {
-		if errors.As(err, new(*setError)) {
+		switch {
+		case errors.As(err, new(*setError)):
 			s.count(ssfEventOther, ssfRefused)
+		case errors.Is(err, errSETKeysUnavailable):
+			s.count(ssfEventOther, ssfKeysUnavailable)
+			g.log.WarnContext(ctx, "ssf: SET signed with a key not in the transmitter's key set, which could not be refreshed; it will be delivered again",
+				"retry_jwks_after", g.cfg.JWT.JWKSUnknownKidCooldown.String())
 		}
 		return err
 	}

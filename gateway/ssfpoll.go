@@ -54,8 +54,9 @@ type pollResponse struct {
 
 // ssfPoller holds what the next poll reports back: acknowledgements of
 // the SETs applied and errors for the ones refused. A SET that could not
-// be applied because the store failed is in neither, so the transmitter
-// delivers it again.
+// be applied because the store failed, or because its key is not in the
+// transmitter's key set and that set could not be refreshed, is in
+// neither, so the transmitter delivers it again.
 type ssfPoller struct {
 	g    *Gateway
 	s    *ssfReceiver
@@ -68,7 +69,8 @@ type ssfPoller struct {
 // it receives, and returns nil then; it returns nil at once when polling
 // is off. It long-polls, polls again at once while SETs keep coming, waits
 // ssf.poll_interval after an empty answer, and backs off with jitter
-// (1s doubling to 1m) after a failed poll or a store outage. At the end it
+// (1s doubling to 1m) after a failed poll, a store outage or a SET whose
+// key could not be found for want of a fresh key set. At the end it
 // sends the acknowledgements still pending. One poller runs per gateway:
 // a second call returns an error.
 func (g *Gateway) PollSSF(ctx context.Context) error {
@@ -86,10 +88,10 @@ func (g *Gateway) PollSSF(ctx context.Context) error {
 	}
 	var backoff time.Duration
 	for ctx.Err() == nil {
-		more, storeDown, err := p.poll(ctx)
+		more, retry, err := p.poll(ctx)
 		wait := s.pollInterval
 		switch {
-		case err != nil || storeDown:
+		case err != nil || retry:
 			backoff = min(max(2*backoff, ssfBackoffMin), ssfBackoffMax)
 			wait = backoff/2 + rand.N(backoff/2+1)
 			if err != nil && ctx.Err() == nil {
@@ -115,9 +117,10 @@ func (g *Gateway) PollSSF(ctx context.Context) error {
 }
 
 // poll makes one poll and applies what it brings. more reports SETs
-// received (or moreAvailable); storeDown a SET left unacknowledged because
-// the store failed.
-func (p *ssfPoller) poll(ctx context.Context) (more, storeDown bool, err error) {
+// received (or moreAvailable); retry a SET left unacknowledged for
+// redelivery, because the store failed or the transmitter's keys could not
+// be refreshed.
+func (p *ssfPoller) poll(ctx context.Context) (more, retry bool, err error) {
 	resp, err := p.post(ctx, pollRequest{Ack: p.ack, SetErrs: p.errs, MaxEvents: ssfPollMaxEvents})
 	if err != nil {
 		return false, false, err
@@ -143,10 +146,10 @@ func (p *ssfPoller) poll(ctx context.Context) (more, storeDown bool, err error) 
 		case errors.As(err, &se):
 			p.errs[jti] = *se
 		default:
-			storeDown = true
+			retry = true
 		}
 	}
-	return len(resp.Sets) > 0 || resp.MoreAvailable, storeDown, nil
+	return len(resp.Sets) > 0 || resp.MoreAvailable, retry, nil
 }
 
 // post sends one poll request and reads its answer.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 
 	"github.com/revgate/revgate/revocation"
 )
@@ -39,8 +40,9 @@ func (e *pushError) Error() string { return e.body.Description }
 // outcome. It is never forwarded upstream. Answers: 202 with no body when
 // the SET is accepted (applied, without effect, or seen before), 400 with
 // {"err", "description"} when it is refused, 401 / 403 for a missing or
-// wrong Authorization, 503 when the store is down (the transmitter
-// retries; nothing was recorded as received).
+// wrong Authorization, 503 when the store is down or the SET's key is not
+// in the transmitter's key set, which could not be refreshed (the
+// transmitter retries; nothing was recorded as received).
 func (g *Gateway) serveSSFPush(w http.ResponseWriter, r *http.Request) string {
 	raw, perr := g.readPush(w, r)
 	if perr != nil {
@@ -63,6 +65,12 @@ func (g *Gateway) serveSSFPush(w http.ResponseWriter, r *http.Request) string {
 	case r.Context().Err() != nil:
 		w.WriteHeader(499) // nobody is left to read it
 		return OutcomeClientClosed
+	case errors.Is(err, errSETKeysUnavailable):
+		// Retried sooner, the refetch would still be held back by the
+		// unknown-kid cooldown.
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(g.cfg.JWT.JWKSUnknownKidCooldown)))
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "temporarily_unavailable", Description: "the transmitter's signing keys cannot be refreshed; deliver the SET again"})
+		return OutcomeUpstreamError
 	}
 	if !errors.Is(err, revocation.ErrUnavailable) {
 		g.log.ErrorContext(r.Context(), "ssf push failed", "error", err.Error())

@@ -36,6 +36,12 @@ const (
 	setErrInvalidAudience = "invalid_audience"
 )
 
+// errSETKeysUnavailable is a SET whose kid no loaded transmitter key
+// carries while the transmitter's key set could not be confirmed current
+// (jwtverify.ErrKeysUnavailable). It is a temporary failure, like a store
+// outage: push answers 503, poll leaves the SET for redelivery.
+var errSETKeysUnavailable = errors.New("ssf: the SET's signing key is not in the transmitter's key set, which could not be refreshed")
+
 func invalidSET(format string, args ...any) *setError {
 	return &setError{setErrInvalidRequest, fmt.Sprintf(format, args...)}
 }
@@ -68,6 +74,10 @@ func (s *ssfReceiver) verifySET(ctx context.Context, raw string, now time.Time, 
 			return nil, err
 		}
 		switch {
+		case errors.Is(te, jwtverify.ErrKeysUnavailable):
+			// Signed, perhaps, by a key the transmitter has published
+			// since: refused for good, the SET would be lost.
+			return nil, errSETKeysUnavailable
 		case errors.Is(te, jwtverify.ErrUnknownKey), errors.Is(te, jwtverify.ErrBadSignature), errors.Is(te, jwtverify.ErrAlgNotAllowed):
 			return nil, &setError{setErrInvalidKey, "SET signature: " + te.Description}
 		}
@@ -213,11 +223,12 @@ func checkSETTyp(raw string) error {
 
 // decodeStrictJSON decodes one JSON value with numbers as json.Number,
 // refusing a member name repeated in any object, nesting deeper than
-// maxSETDepth and anything after the value.
+// maxSETDepth, a string with a lone surrogate escape and anything after
+// the value.
 func decodeStrictJSON(b []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
-	v, err := decodeStrictValue(dec, 0)
+	v, err := decodeStrictValue(dec, b, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -227,10 +238,35 @@ func decodeStrictJSON(b []byte) (any, error) {
 	return v, nil
 }
 
-func decodeStrictValue(dec *json.Decoder, depth int) (any, error) {
+// strictToken reads the next token of dec, which reads b. A string's raw
+// text is checked as jwtverify reads a subject: encoding/json decodes a
+// lone surrogate escape ("\ud800") to U+FFFD, so "a\ud800b" and
+// "a\ufffdb" would name one subject, and two subjects must never share a
+// mark.
+func strictToken(dec *json.Decoder, b []byte) (json.Token, error) {
+	start := dec.InputOffset()
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, errors.New("malformed JSON")
+	}
+	if _, ok := tok.(string); ok {
+		// Between start and the string: only white space, ',' and ':'.
+		raw := b[start:dec.InputOffset()]
+		q := bytes.IndexByte(raw, '"')
+		if q < 0 {
+			return nil, errors.New("malformed JSON")
+		}
+		if _, err := jwtverify.SubjectFromJSON(raw[q:]); err != nil {
+			return nil, errors.New("a string is not valid UTF-8 (a lone surrogate escape)")
+		}
+	}
+	return tok, nil
+}
+
+func decodeStrictValue(dec *json.Decoder, b []byte, depth int) (any, error) {
+	tok, err := strictToken(dec, b)
+	if err != nil {
+		return nil, err
 	}
 	d, isDelim := tok.(json.Delim)
 	if !isDelim {
@@ -243,15 +279,15 @@ func decodeStrictValue(dec *json.Decoder, depth int) (any, error) {
 	case '{':
 		m := map[string]any{}
 		for dec.More() {
-			kt, err := dec.Token()
+			kt, err := strictToken(dec, b)
 			if err != nil {
-				return nil, errors.New("malformed JSON")
+				return nil, err
 			}
 			k, _ := kt.(string)
 			if _, dup := m[k]; dup {
 				return nil, fmt.Errorf("member %.64q appears twice", k)
 			}
-			if m[k], err = decodeStrictValue(dec, depth+1); err != nil {
+			if m[k], err = decodeStrictValue(dec, b, depth+1); err != nil {
 				return nil, err
 			}
 		}
@@ -262,7 +298,7 @@ func decodeStrictValue(dec *json.Decoder, depth int) (any, error) {
 	case '[':
 		a := []any{}
 		for dec.More() {
-			v, err := decodeStrictValue(dec, depth+1)
+			v, err := decodeStrictValue(dec, b, depth+1)
 			if err != nil {
 				return nil, err
 			}

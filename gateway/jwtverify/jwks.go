@@ -42,9 +42,14 @@ type remoteJWKS struct {
 	mu sync.Mutex
 	// lastKIDFetch is when the last unknown-kid refetch started.
 	lastKIDFetch time.Time
-	// inflight is closed when the running unknown-kid refetch ends; nil
-	// when none runs.
-	inflight chan struct{}
+	// inflight is the running unknown-kid refetch; nil when none runs.
+	inflight *kidFetch
+}
+
+// kidFetch is one unknown-kid refetch: err is set before done is closed.
+type kidFetch struct {
+	done chan struct{}
+	err  error
 }
 
 // newRemoteJWKS registers jwks_url with a jwk.Cache that lives until ctx
@@ -178,34 +183,36 @@ func (r *remoteJWKS) fetch() error {
 // refetchForUnknownKID refetches the set because a token named a kid that
 // no key carries, at most once per cooldown across all requests, so a flood
 // of made-up kids cannot hammer the issuer. Requests arriving while that
-// refetch runs wait for it (or their ctx). It reports whether a refetch ran,
-// i.e. whether looking the kid up again is worthwhile.
+// refetch runs wait for it (or their ctx). It reports whether the loaded
+// set is known to be current: a refetch ran for this request (its own or
+// one it waited for) and succeeded. False means the kid may still be
+// published: the refetch failed, the cooldown held it back, or ctx ended.
 func (r *remoteJWKS) refetchForUnknownKID(ctx context.Context) bool {
 	r.mu.Lock()
-	done := r.inflight
-	if done == nil {
+	f := r.inflight
+	if f == nil {
 		now := r.now()
 		if !r.lastKIDFetch.IsZero() && now.Sub(r.lastKIDFetch) < r.cooldown {
 			r.mu.Unlock()
 			return false
 		}
 		r.lastKIDFetch = now
-		done = make(chan struct{})
-		r.inflight = done
+		f = &kidFetch{done: make(chan struct{})}
+		r.inflight = f
 		// Detached from the request: a client that gives up must not
 		// cancel a fetch other requests wait for.
 		go func() {
-			_ = r.fetch()
+			f.err = r.fetch()
 			r.mu.Lock()
 			r.inflight = nil
-			close(done)
+			close(f.done)
 			r.mu.Unlock()
 		}()
 	}
 	r.mu.Unlock()
 	select {
-	case <-done:
-		return true
+	case <-f.done:
+		return f.err == nil
 	case <-ctx.Done():
 		return false
 	}

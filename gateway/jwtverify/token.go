@@ -56,6 +56,15 @@ var (
 	ErrClaimMismatch    = errors.New("required claim has the wrong value")
 	ErrLifetimeTooLong  = errors.New("token lifetime exceeds max_token_lifetime")
 	ErrTokenRevoked     = errors.New("token has been revoked")
+	// ErrKeysUnavailable is wrapped alongside ErrUnknownKey (or
+	// ErrBadSignature, when keys without a kid were tried) when the token
+	// names a kid no loaded key carries and the key set could not be
+	// confirmed current: the jwks_url refetch failed, the unknown-kid
+	// cooldown held it back, or no key set has been fetched yet. The
+	// token's key may have been published since; a caller that can ask
+	// for the token again later (a Security Event Token's transmitter)
+	// treats it as a temporary failure, not a bad signature.
+	ErrKeysUnavailable = errors.New("signing keys could not be refreshed")
 )
 
 // TokenError is a token that failed a check. Description is safe to send to

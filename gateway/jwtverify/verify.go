@@ -398,8 +398,18 @@ func (v *Verifier) parseHeader(hdr []byte) (a alg, kid []byte, hasKID bool, terr
 // verifySignature checks sig over input with the keys lookup picks.
 func (v *Verifier) verifySignature(ctx context.Context, a alg, kid []byte, hasKID bool, input, sig []byte) *TokenError {
 	keys, known := v.keys.Load().lookup(kid, hasKID, a)
-	if hasKID && !known && v.remote != nil && v.remote.refetchForUnknownKID(ctx) {
-		keys, _ = v.keys.Load().lookup(kid, hasKID, a)
+	// stale: the token's key may exist although no loaded key carries its
+	// kid, because the set could not be confirmed current.
+	stale := false
+	if hasKID && !known && v.remote != nil {
+		fresh := v.remote.refetchForUnknownKID(ctx)
+		// Looked up again even without a refetch of this request's own:
+		// a background refresh may have brought the key meanwhile.
+		keys, known = v.keys.Load().lookup(kid, hasKID, a)
+		stale = !fresh && !known
+	}
+	if v.remote != nil && !v.remote.loaded.Load() {
+		stale = true // no key set fetched yet: nothing is known
 	}
 	ver := v.verifiers[a]
 	tried := 0
@@ -415,10 +425,16 @@ func (v *Verifier) verifySignature(ctx context.Context, a alg, kid []byte, hasKI
 			return nil
 		}
 	}
+	err := ErrBadSignature
 	if tried == 0 {
-		return NewTokenError(ErrUnknownKey)
+		err = ErrUnknownKey
 	}
-	return NewTokenError(ErrBadSignature)
+	if stale {
+		// The description stays the sentinel's: an access token's answer
+		// does not change, only callers that ask errors.Is see the cause.
+		return &TokenError{Err: fmt.Errorf("%w: %w", err, ErrKeysUnavailable), Description: err.Error()}
+	}
+	return NewTokenError(err)
 }
 
 func malformed(desc string) *TokenError {
