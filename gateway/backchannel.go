@@ -62,7 +62,7 @@ func newBackchannel(c *config.Config, reg prometheus.Registerer) (*backchannel, 
 	}
 	bc.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "revgate", Name: "backchannel_logout_requests_total",
-		Help: "OpenID Connect Back-Channel Logout requests by result (accepted, invalid_request, invalid_token, replayed, store_unavailable, client_closed).",
+		Help: "OpenID Connect Back-Channel Logout requests by result (accepted, invalid_request, invalid_token, replayed, keys_unavailable, store_unavailable, client_closed).",
 	}, []string{"result"})
 	var err error
 	if bc.requests, err = registerCounterVec(reg, bc.requests); err != nil {
@@ -194,6 +194,9 @@ func (g *Gateway) validateLogoutToken(ctx context.Context, raw string) (*logoutT
 	c, err := g.verifier.Verify(ctx, raw, jwtverify.PurposeRevoke)
 	if err != nil {
 		var te *jwtverify.TokenError
+		if errors.Is(err, jwtverify.ErrKeysUnavailable) {
+			return nil, errIdPKeysUnavailable
+		}
 		if errors.As(err, &te) {
 			return nil, invalidLogoutToken("invalid: " + te.Description)
 		}

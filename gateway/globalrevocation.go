@@ -70,7 +70,7 @@ func newGlobalRevocation(c *config.Config, reg prometheus.Registerer) (*globalRe
 	}
 	gr.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "revgate", Name: "global_revocation_requests_total",
-		Help: "Global Token Revocation requests by result (accepted, no_token, invalid_token, replayed, invalid_request, store_unavailable, client_closed).",
+		Help: "Global Token Revocation requests by result (accepted, no_token, invalid_token, replayed, invalid_request, keys_unavailable, store_unavailable, client_closed).",
 	}, []string{"result"})
 	var err error
 	if gr.requests, err = registerCounterVec(reg, gr.requests); err != nil {
@@ -255,6 +255,9 @@ func (g *Gateway) verifyGTRBearer(ctx context.Context, raw string) (*gtrBearer, 
 	c, err := g.verifier.Verify(ctx, raw, jwtverify.PurposeRevoke)
 	if err != nil {
 		var te *jwtverify.TokenError
+		if errors.Is(err, jwtverify.ErrKeysUnavailable) {
+			return nil, errIdPKeysUnavailable
+		}
 		if errors.As(err, &te) {
 			return nil, invalidGTRBearer("invalid: " + te.Description)
 		}

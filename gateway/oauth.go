@@ -132,6 +132,13 @@ var (
 	errOAuthClient      = &oauthError{http.StatusUnauthorized, "invalid_client", "client authentication failed", "invalid_client"}
 	errOAuthRateLimited = &oauthError{http.StatusTooManyRequests, "rate_limited", "too many requests; retry later", "rate_limited"}
 	errOAuthUnavailable = &oauthError{http.StatusServiceUnavailable, "temporarily_unavailable", "revocation state cannot be read or written; try again", "store_unavailable"}
+	// errIdPKeysUnavailable answers a token pushed by the identity provider
+	// (a logout token, a Global Token Revocation bearer) signed by a key
+	// the gateway cannot confirm: the kid is unknown and the key set could
+	// not be fetched again (jwtverify.ErrKeysUnavailable). The provider
+	// may be rotating keys during a JWKS outage, so the push is retried
+	// later rather than refused for good.
+	errIdPKeysUnavailable = &oauthError{http.StatusServiceUnavailable, "temporarily_unavailable", "the signing key is not in the key set, which cannot be fetched again now; try again", "keys_unavailable"}
 	// errOAuthClientGone writes nothing: nobody is left to read it.
 	errOAuthClientGone = &oauthError{499, "", "client closed the request", "client_closed"}
 )
