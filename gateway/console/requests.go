@@ -78,11 +78,13 @@ type Window struct {
 // snapshot taken at or just before the window's start (or the oldest one
 // kept, when the process is younger: since then says from when).
 func (rr *RequestRing) Windows() (rows []Window, since time.Time) {
-	now, current := rr.now(), rr.read()
 	// A copy: Sample compacts the ring in place once it is full.
 	rr.mu.Lock()
 	snaps := slices.Clone(rr.snaps)
 	rr.mu.Unlock()
+	// Read after the copy: the counters only grow, so every snapshot in
+	// it is at most current, and no window comes out negative.
+	now, current := rr.now(), rr.read()
 	if len(snaps) == 0 {
 		return nil, time.Time{}
 	}
