@@ -37,10 +37,13 @@ ext_authz), with the same checks as the proxy. upstream.url is then
 optional: without it no proxy listener starts and listen is unused. The
 decision listener must not be reachable by clients through the ingress.
 
-Shared Signals: with ssf.push_path the identity provider pushes Security
-Event Tokens (CAEP, RISC) to that path on the proxy and decision listeners;
-with ssf.poll_url revgate polls for them until the shutdown signal, then
-sends its last acknowledgements.
+Revocations pushed by the identity provider, each on the proxy and decision
+listeners and never forwarded: OpenID Connect Back-Channel Logout at
+backchannel_logout.path (a logout ends the session's tokens), Global Token
+Revocation (Okta Universal Logout) at global_revocation.path, and Shared
+Signals: with ssf.push_path the identity provider pushes Security Event
+Tokens (CAEP, RISC) to that path; with ssf.poll_url revgate polls for them
+until the shutdown signal, then sends its last acknowledgements.
 
 The configuration is read from --config, or revgate.yaml in the working
 directory if present; every key can be overridden by REVGATE_<KEY>, e.g.
