@@ -2,6 +2,8 @@ package config
 
 import (
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestValidateDecisionMode(t *testing.T) {
@@ -101,5 +103,49 @@ func TestLoadDecisionKeys(t *testing.T) {
 	}
 	if _, err := loadYAML(t, "decision:\n  listne: :8081\n"); err == nil {
 		t.Error("a misspelt decision key loaded")
+	}
+}
+
+// revgate's own endpoints are served on the HTTP listeners only: with the
+// gRPC decision listener alone, every one set is named, since an identity
+// provider's pushes or an OAuth client's calls would reach nothing.
+func TestOwnEndpointsNeedAnHTTPListener(t *testing.T) {
+	grpcOnly := func() Config {
+		c := validConfig()
+		c.Upstream.URL, c.Decision.GRPCListen = "", "127.0.0.1:9191"
+		c.JWT.Issuer = StringList{"https://idp.example"}
+		c.OAuth.IntrospectionPath = "/oauth2/introspect"
+		c.OAuth.Clients = []OAuthClient{{ID: "rp", Secret: "0123456789abcdef0123"}}
+		c.BackchannelLogout = BackchannelLogout{Path: "/bcl", Audience: StringList{"web"}, MaxAge: c.BackchannelLogout.MaxAge}
+		return c
+	}
+	c := grpcOnly()
+	got := problemsOf(t, c.Validate())
+	want := []Problem{
+		{"oauth.introspection_path", "is served on the proxy listener (upstream.url) or on decision.listen, and neither is on: requests to it would reach nothing"},
+		{"backchannel_logout.path", "is served on the proxy listener (upstream.url) or on decision.listen, and neither is on: requests to it would reach nothing"},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("problems (-want +got):\n%s", d)
+	}
+	c = grpcOnly()
+	c.Decision.Listen = "127.0.0.1:8081"
+	if err := c.Validate(); err != nil {
+		t.Errorf("with decision.listen as well: %v", err)
+	}
+}
+
+func TestOAuthPathsAreNotDecisionEndpoints(t *testing.T) {
+	c := validConfig()
+	c.Decision.Listen = "127.0.0.1:8081"
+	c.OAuth.IntrospectionPath = "/forward-auth"
+	c.OAuth.RevocationPath = "/ext-authz/revoke"
+	c.OAuth.Clients = []OAuthClient{{ID: "rp", Secret: "0123456789abcdef0123"}}
+	want := []Problem{
+		{"oauth.introspection_path", `"/forward-auth" is a decision endpoint on decision.listen: choose another path`},
+		{"oauth.revocation_path", `"/ext-authz/revoke" is a decision endpoint on decision.listen: choose another path`},
+	}
+	if d := cmp.Diff(want, problemsOf(t, c.Validate())); d != "" {
+		t.Errorf("problems (-want +got):\n%s", d)
 	}
 }

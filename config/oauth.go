@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -63,6 +64,10 @@ func (c *Config) validateOAuth(ps *problems) {
 		// Own paths are matched with the trailing slash optional, so "/x"
 		// and "/x/" are one path.
 		k := strings.TrimSuffix(p.path, "/")
+		if c.Decision.Listen != "" && (slices.Contains(decisionPaths, k) || strings.HasPrefix(k, "/ext-authz/")) {
+			ps.add(p.key, "%q is a decision endpoint on decision.listen: choose another path", p.path)
+			continue
+		}
 		if other, dup := own[k]; dup {
 			ps.add(p.key, "%q is already %s", p.path, other)
 			continue

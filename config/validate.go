@@ -246,6 +246,22 @@ func (c *Config) validateDecision(ps *problems) {
 		}
 		ls = append(ls, l)
 	}
+	if !c.ProxyEnabled() && d.Listen == "" {
+		// Only the gRPC listener: no HTTP listener serves revgate's own
+		// endpoints, so an identity provider's pushes would reach nothing.
+		// (logout.path is on by default and left alone.)
+		for _, o := range []struct{ key, path string }{
+			{"oauth.introspection_path", c.OAuth.IntrospectionPath},
+			{"oauth.revocation_path", c.OAuth.RevocationPath},
+			{"backchannel_logout.path", c.BackchannelLogout.Path},
+			{"global_revocation.path", c.GlobalRevocation.Path},
+			{"ssf.push_path", c.SSF.PushPath},
+		} {
+			if o.path != "" {
+				ps.add(o.key, "is served on the proxy listener (upstream.url) or on decision.listen, and neither is on: requests to it would reach nothing")
+			}
+		}
+	}
 	if d.Listen == "" || c.Logout.Path == "" {
 		return
 	}

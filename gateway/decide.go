@@ -131,8 +131,8 @@ func (g *Gateway) judge(ctx context.Context, in decisionInput) decision {
 	if err != nil {
 		return decision{route: invalid, err: err}
 	}
-	if g.isOwn(clean) {
-		return decision{route: route{label: "logout"}, err: errOwnPathDecision}
+	if own := g.ownRoute(clean); own != "" {
+		return decision{route: route{label: own}, err: errOwnPathDecision}
 	}
 	d := g.authorize(r, clean)
 	if d.err == nil && !upgradeAllowed(in.header, d.route) {

@@ -268,3 +268,31 @@ func TestDecideCountsAndLogsUnderItsMode(t *testing.T) {
 		t.Errorf("access lines (-want +got):\n%s", diff)
 	}
 }
+
+// A decision asked about one of revgate's own paths (which the ingress
+// must route to revgate, not judge) is refused, and counted under that
+// path's own route, as the proxy listener counts it.
+func TestDecideRefusesEveryOwnPathUnderItsOwnRoute(t *testing.T) {
+	h := newHarness(t, nil, func(c *config.Config) {
+		decisionRoutes(c)
+		withOAuth(nil)(c)
+		withBackchannel(c)
+		withGTR(c)
+		withSSF(nil)(c)
+	})
+	valid := bearer(mint(t, tok{}))
+	for path, route := range map[string]string{
+		"/auth/logout":  "logout",
+		introspectPath:  "oauth_introspection",
+		revokePath:      "oauth_revocation",
+		bclPath:         "backchannel_logout",
+		gtrPath:         "global_revocation",
+		"/ssf/events/":  "ssf_push",
+		bclPath + ";x/": "backchannel_logout",
+	} {
+		a := h.gw.decide(context.Background(), decisionInput{mode: ModeForwardAuth, method: "POST", uri: path, header: valid})
+		if a.allowed || a.status != 403 || a.route != route {
+			t.Errorf("%s: allowed %v status %d route %q, want 403 on route %q", path, a.allowed, a.status, a.route, route)
+		}
+	}
+}

@@ -63,7 +63,22 @@ func (g *Gateway) serveOwnPath(w http.ResponseWriter, r *http.Request, clean str
 }
 
 // isOwn reports whether the cleaned path clean is one serveOwnPath answers.
-func (g *Gateway) isOwn(clean string) bool {
-	return isOwnPath(clean, g.cfg.Logout.Path) || g.oauth.endpoint(clean) != "" || g.bcl.owns(clean) ||
-		g.ssf.ownsPush(clean) || g.gtr.owns(clean)
+func (g *Gateway) isOwn(clean string) bool { return g.ownRoute(clean) != "" }
+
+// ownRoute is the route label serveOwnPath gives the cleaned path clean,
+// or "" when it is not one of the gateway's own paths.
+func (g *Gateway) ownRoute(clean string) string {
+	switch {
+	case g.oauth.endpoint(clean) != "":
+		return "oauth_" + string(g.oauth.endpoint(clean))
+	case g.bcl.owns(clean):
+		return "backchannel_logout"
+	case g.ssf.ownsPush(clean):
+		return "ssf_push"
+	case g.gtr.owns(clean):
+		return "global_revocation"
+	case isOwnPath(clean, g.cfg.Logout.Path):
+		return "logout"
+	}
+	return ""
 }

@@ -19,14 +19,15 @@ func newRevokeEmailCommand(o *adminOptions) *cobra.Command {
 		Use:   "email ADDRESS [--before T] [--reason R]",
 		Short: "Revoke every token of an email address issued until now",
 		Long: `Set the email address's revoked-before mark, as the Shared Signals receiver
-does when an identity provider names a user by email: every token whose
-ssf.email_claim (default email) is ADDRESS and whose iat is at or before the
+and Global Token Revocation do when an identity provider names a user by
+email: every token whose email claim (ssf.email_claim, default email, or
+global_revocation.email_claim) is ADDRESS and whose iat is at or before the
 mark is rejected. The address is matched trimmed and lower-cased, so
 Alice@Example.com and alice@example.com are one address. The mark defaults to
 now; --before sets it (RFC 3339 or unix seconds). Marks only move forward: an
 existing later mark is kept. Email marks apply only while the Shared Signals
-receiver is on (ssf.push_path or ssf.poll_url); otherwise the gateway refuses
-to set one.
+receiver (ssf.push_path or ssf.poll_url) or global_revocation.email_claim is
+on; otherwise the gateway refuses to set one.
 
 Prints "revoked email ADDRESS: tokens issued at or before TIME are rejected".
 ` + adminHelp,
