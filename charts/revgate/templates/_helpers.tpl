@@ -192,6 +192,18 @@ renders something calls it, so `helm template` fails with one clear message.
 {{- fail (printf "admin.tokens[%s]: set secretRef {name, key} (an existing Secret) or tokenFile; tokens are never given inline" .name) }}
 {{- end }}
 {{- end }}
+{{- if and (or $v.backchannelLogout.path $v.globalRevocation.path) (not $v.jwt.issuer) }}
+{{- fail "jwt.issuer is required with backchannelLogout.path or globalRevocation.path: the identity provider's tokens must name it as iss" }}
+{{- end }}
+{{- if and $v.backchannelLogout.path (not $v.backchannelLogout.audience) }}
+{{- fail "backchannelLogout.audience is required with backchannelLogout.path: the client id(s) registered with this logout URL" }}
+{{- end }}
+{{- if and $v.globalRevocation.path (not $v.globalRevocation.audience) }}
+{{- fail "globalRevocation.audience is required with globalRevocation.path: this endpoint's public https:// URL, the bearer JWT's aud" }}
+{{- end }}
+{{- if and $v.globalRevocation.path (not $v.globalRevocation.clientIds) }}
+{{- fail "globalRevocation.clientIds is required with globalRevocation.path: the identity provider's client id(s) allowed to call it (Okta: the app's client id)" }}
+{{- end }}
 {{- if and $v.networkPolicy.identityProviderFrom (not (or $v.backchannelLogout.path $v.globalRevocation.path)) }}
 {{- fail "networkPolicy.identityProviderFrom admits the identity provider to backchannelLogout.path or globalRevocation.path: set one of them, or leave identityProviderFrom empty" }}
 {{- end }}
