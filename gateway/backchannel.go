@@ -1,21 +1,16 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/revgate/revgate/config"
-	"github.com/revgate/revgate/gateway/jwtverify"
 	"github.com/revgate/revgate/revocation"
 )
 
@@ -49,17 +44,8 @@ func newBackchannel(c *config.Config, reg prometheus.Registerer) (*backchannel, 
 	if !b.Enabled() {
 		return nil, nil
 	}
-	bc := &backchannel{path: b.Path, maxAge: b.MaxAge}
-	for _, s := range c.JWT.Issuer {
-		if s != "" {
-			bc.issuers = append(bc.issuers, s)
-		}
-	}
-	for _, s := range b.Audience {
-		if s != "" {
-			bc.audience = append(bc.audience, s)
-		}
-	}
+	bc := &backchannel{path: b.Path, maxAge: b.MaxAge,
+		issuers: nonEmptyStrings(c.JWT.Issuer), audience: nonEmptyStrings(b.Audience)}
 	bc.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "revgate", Name: "backchannel_logout_requests_total",
 		Help: "OpenID Connect Back-Channel Logout requests by result (accepted, invalid_request, invalid_token, replayed, keys_unavailable, store_unavailable, client_closed).",
@@ -132,17 +118,27 @@ func (g *Gateway) backchannelLogout(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	usedKey := usedLogoutPrefix + lt.iss + "\x00" + lt.jti
-	st, err := g.store.Check(ctx, revocation.Query{JTI: usedKey, Used: true})
+	replayed, err := g.applyOnce(r.Context(), pushedKey(usedLogoutPrefix, lt.iss, lt.jti),
+		func() time.Time { return lt.iat.Add(g.bcl.maxAge + g.cfg.JWT.Leeway) },
+		func() error { return g.revokeLoggedOut(r, lt) })
 	if err != nil {
-		g.metrics.storeError("check", err)
 		return err
 	}
-	if st.JTIUsed {
+	if replayed {
 		return errLogoutReplayed
 	}
-	actor := actorOIDC + lt.iss
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// revokeLoggedOut revokes what the logout token names, with its audit
+// event: the session when it has a sid, else the subject's tokens issued
+// until the logout.
+func (g *Gateway) revokeLoggedOut(r *http.Request, lt *logoutToken) error {
+	ctx, actor := r.Context(), actorOIDC+lt.iss
 	if lt.sid != "" {
 		until := g.now().Add(g.markTTL)
 		if err := g.store.RevokeSession(ctx, lt.sid, until); err != nil {
@@ -157,29 +153,16 @@ func (g *Gateway) backchannelLogout(w http.ResponseWriter, r *http.Request) erro
 		}
 		g.auditEvent(r, "revoke_session", actor, append(attrs,
 			slog.String("logout_jti", lt.jti), slog.Time("expires_at", until.UTC()))...)
-	} else {
-		mark, err := g.store.MarkSubject(ctx, lt.sub, lt.iat, g.markTTL)
-		if err != nil {
-			g.metrics.storeError("revoke", err)
-			return err
-		}
-		g.metrics.revocations.WithLabelValues("subject", "backchannel_logout").Inc()
-		g.auditEvent(r, "revoke_subject", actor, slog.String("subject", lt.sub),
-			slog.String("logout_jti", lt.jti), slog.Time("revoked_before", mark.UTC()))
+		return nil
 	}
-	used, err := g.store.MarkUsed(ctx, usedKey, lt.iat.Add(g.bcl.maxAge+g.cfg.JWT.Leeway))
+	mark, err := g.store.MarkSubject(ctx, lt.sub, lt.iat, g.markTTL)
 	if err != nil {
-		g.metrics.storeError("mark_used", err)
+		g.metrics.storeError("revoke", err)
 		return err
 	}
-	if used {
-		// A concurrent delivery of the same token got there first.
-		return errLogoutReplayed
-	}
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Length", "0")
-	w.WriteHeader(http.StatusOK)
+	g.metrics.revocations.WithLabelValues("subject", "backchannel_logout").Inc()
+	g.auditEvent(r, "revoke_subject", actor, slog.String("subject", lt.sub),
+		slog.String("logout_jti", lt.jti), slog.Time("revoked_before", mark.UTC()))
 	return nil
 }
 
@@ -189,23 +172,11 @@ func (g *Gateway) validateLogoutToken(ctx context.Context, raw string) (*logoutT
 	if err := checkLogoutTyp(raw); err != nil {
 		return nil, err
 	}
-	// Signature and algorithm only: a logout token is checked against its
-	// own rules below, not an access token's.
-	c, err := g.verifier.Verify(ctx, raw, jwtverify.PurposeRevoke)
+	c, err := g.verifyPushed(ctx, raw, invalidLogoutToken)
 	if err != nil {
-		var te *jwtverify.TokenError
-		if errors.Is(err, jwtverify.ErrKeysUnavailable) {
-			return nil, errIdPKeysUnavailable
-		}
-		if errors.As(err, &te) {
-			return nil, invalidLogoutToken("invalid: " + te.Description)
-		}
 		return nil, err
 	}
 	tok := c.Token
-	if tok == nil {
-		return nil, invalidLogoutToken("claims malformed")
-	}
 	b, now, leeway := g.bcl, g.now(), g.cfg.JWT.Leeway
 	lt := &logoutToken{iss: tok.Issuer(), sub: tok.Subject(), jti: c.JTI, iat: c.IssuedAt}
 	switch {
@@ -254,38 +225,12 @@ func (g *Gateway) validateLogoutToken(ctx context.Context, raw string) (*logoutT
 // A second typ is refused rather than read either way. The verifier reads
 // the header's alg and kid itself.
 func checkLogoutTyp(raw string) error {
-	head, _, ok := strings.Cut(raw, ".")
-	if !ok {
-		return invalidLogoutToken("malformed")
-	}
-	hdr, err := base64.RawURLEncoding.DecodeString(head)
+	typ, ok, err := jwtHeaderTyp(raw)
 	if err != nil {
-		return invalidLogoutToken("header malformed")
+		return invalidLogoutToken(err.Error())
 	}
-	dec := json.NewDecoder(bytes.NewReader(hdr))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return invalidLogoutToken("header malformed")
-	}
-	seen := false
-	for dec.More() {
-		k, err := dec.Token()
-		var v json.RawMessage
-		if err != nil || dec.Decode(&v) != nil {
-			return invalidLogoutToken("header malformed")
-		}
-		if k != "typ" {
-			continue
-		}
-		var typ string
-		if seen || json.Unmarshal(v, &typ) != nil {
-			return invalidLogoutToken(`header "typ" malformed`)
-		}
-		seen = true
-		t := strings.ToLower(typ)
-		t = strings.TrimPrefix(t, "application/")
-		if t != "jwt" && t != "logout+jwt" {
-			return invalidLogoutToken(`header "typ" must be absent, "JWT" or "logout+jwt"`)
-		}
+	if ok && typ != "jwt" && typ != "logout+jwt" {
+		return invalidLogoutToken(`header "typ" must be absent, "JWT" or "logout+jwt"`)
 	}
 	return nil
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/revgate/revgate/config"
-	"github.com/revgate/revgate/gateway/jwtverify"
 	"github.com/revgate/revgate/revocation"
 )
 
@@ -57,17 +56,8 @@ func newGlobalRevocation(c *config.Config, reg prometheus.Registerer) (*globalRe
 	if !g.Enabled() {
 		return nil, nil
 	}
-	gr := &globalRevocation{path: g.Path, audience: g.Audience, emailClaim: g.EmailClaim}
-	for _, s := range g.ClientIDs {
-		if s != "" {
-			gr.clientIDs = append(gr.clientIDs, s)
-		}
-	}
-	for _, s := range c.JWT.Issuer {
-		if s != "" {
-			gr.issuers = append(gr.issuers, s)
-		}
-	}
+	gr := &globalRevocation{path: g.Path, audience: g.Audience, emailClaim: g.EmailClaim,
+		clientIDs: nonEmptyStrings(g.ClientIDs), issuers: nonEmptyStrings(c.JWT.Issuer)}
 	gr.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "revgate", Name: "global_revocation_requests_total",
 		Help: "Global Token Revocation requests by result (accepted, no_token, invalid_token, replayed, invalid_request, keys_unavailable, store_unavailable, client_closed).",
@@ -168,44 +158,13 @@ func (g *Gateway) globalRevocation(w http.ResponseWriter, r *http.Request) error
 		}
 	}
 
-	usedKey := usedGTRPrefix + b.iss + "\x00" + b.jti
-	st, err := g.store.Check(ctx, revocation.Query{JTI: usedKey, Used: true})
+	replayed, err := g.applyOnce(ctx, pushedKey(usedGTRPrefix, b.iss, b.jti),
+		func() time.Time { return b.exp.Add(g.cfg.JWT.Leeway) },
+		func() error { return g.markGTRSubject(r, b, sub) })
 	if err != nil {
-		g.metrics.storeError("check", err)
 		return err
 	}
-	if st.JTIUsed {
-		return errGTRReplayed
-	}
-	now, actor := g.now(), actorGlobalRevocation+b.iss
-	if sub.format == formatEmail {
-		mark, err := g.store.MarkEmail(ctx, sub.value, now, g.markTTL)
-		if err != nil {
-			g.metrics.storeError("revoke", err)
-			return err
-		}
-		g.metrics.revocations.WithLabelValues("email", "global_revocation").Inc()
-		// The address as the mark is kept (and as the admin API and the
-		// trail name it), whatever case the provider sent.
-		g.auditEvent(r, "revoke_email", actor, slog.String("email", revocation.CanonicalEmail(sub.value)),
-			slog.String("request_jti", b.jti), slog.Time("revoked_before", mark.UTC()))
-	} else {
-		mark, err := g.store.MarkSubject(ctx, sub.value, now, g.markTTL)
-		if err != nil {
-			g.metrics.storeError("revoke", err)
-			return err
-		}
-		g.metrics.revocations.WithLabelValues("subject", "global_revocation").Inc()
-		g.auditEvent(r, "revoke_subject", actor, slog.String("subject", sub.value),
-			slog.String("request_jti", b.jti), slog.Time("revoked_before", mark.UTC()))
-	}
-	used, err := g.store.MarkUsed(ctx, usedKey, b.exp.Add(g.cfg.JWT.Leeway))
-	if err != nil {
-		g.metrics.storeError("mark_used", err)
-		return err
-	}
-	if used {
-		// A concurrent delivery of the same JWT got there first.
+	if replayed {
 		return errGTRReplayed
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -247,26 +206,14 @@ func bearerCredential(r *http.Request) (string, error) {
 func (g *Gateway) verifyGTRBearer(ctx context.Context, raw string) (*gtrBearer, error) {
 	if typ, ok, err := jwtHeaderTyp(raw); err != nil {
 		return nil, invalidGTRBearer(err.Error())
-	} else if ok && !slices.Contains(gtrTyps, strings.TrimPrefix(strings.ToLower(typ), "application/")) {
+	} else if ok && !slices.Contains(gtrTyps, typ) {
 		return nil, invalidGTRBearer(`header "typ" must be absent, "JWT" or "global-token-revocation+jwt"`)
 	}
-	// Signature and algorithm only: an access token's iss, aud and
-	// required_claims rules are not this JWT's.
-	c, err := g.verifier.Verify(ctx, raw, jwtverify.PurposeRevoke)
+	c, err := g.verifyPushed(ctx, raw, invalidGTRBearer)
 	if err != nil {
-		var te *jwtverify.TokenError
-		if errors.Is(err, jwtverify.ErrKeysUnavailable) {
-			return nil, errIdPKeysUnavailable
-		}
-		if errors.As(err, &te) {
-			return nil, invalidGTRBearer("invalid: " + te.Description)
-		}
 		return nil, err
 	}
 	tok := c.Token
-	if tok == nil {
-		return nil, invalidGTRBearer("claims malformed")
-	}
 	gr, now, leeway := g.gtr, g.now(), g.cfg.JWT.Leeway
 	b := &gtrBearer{iss: tok.Issuer(), jti: c.JTI, exp: c.ExpiresAt}
 	switch {
@@ -320,4 +267,32 @@ func gtrOutcome(oe *oauthError) string {
 		return OutcomeInvalidToken
 	}
 	return oe.proxyOutcome()
+}
+
+// markGTRSubject sets the mark of the request's subject (or address) to
+// now, with its audit event.
+func (g *Gateway) markGTRSubject(r *http.Request, b *gtrBearer, sub *subjectIdentifier) error {
+	ctx, now, actor := r.Context(), g.now(), actorGlobalRevocation+b.iss
+	if sub.format == formatEmail {
+		mark, err := g.store.MarkEmail(ctx, sub.value, now, g.markTTL)
+		if err != nil {
+			g.metrics.storeError("revoke", err)
+			return err
+		}
+		g.metrics.revocations.WithLabelValues("email", "global_revocation").Inc()
+		// The address as the mark is kept (and as the admin API and the
+		// trail name it), whatever case the provider sent.
+		g.auditEvent(r, "revoke_email", actor, slog.String("email", revocation.CanonicalEmail(sub.value)),
+			slog.String("request_jti", b.jti), slog.Time("revoked_before", mark.UTC()))
+		return nil
+	}
+	mark, err := g.store.MarkSubject(ctx, sub.value, now, g.markTTL)
+	if err != nil {
+		g.metrics.storeError("revoke", err)
+		return err
+	}
+	g.metrics.revocations.WithLabelValues("subject", "global_revocation").Inc()
+	g.auditEvent(r, "revoke_subject", actor, slog.String("subject", sub.value),
+		slog.String("request_jti", b.jti), slog.Time("revoked_before", mark.UTC()))
+	return nil
 }

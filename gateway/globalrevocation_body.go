@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -166,39 +165,4 @@ func quoteFormat(f string) string {
 	}
 	b, _ := json.Marshal(f)
 	return string(b)
-}
-
-// jwtHeaderTyp returns the typ member of a compact JWT's header, and
-// whether there is one. A second typ is an error rather than read either
-// way; the verifier reads alg and kid itself.
-func jwtHeaderTyp(raw string) (string, bool, error) {
-	head, _, ok := strings.Cut(raw, ".")
-	if !ok {
-		return "", false, errors.New("malformed")
-	}
-	hdr, err := base64.RawURLEncoding.DecodeString(head)
-	if err != nil {
-		return "", false, errors.New("header malformed")
-	}
-	dec := json.NewDecoder(bytes.NewReader(hdr))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return "", false, errors.New("header malformed")
-	}
-	var typ string
-	seen := false
-	for dec.More() {
-		k, err := dec.Token()
-		var v json.RawMessage
-		if err != nil || dec.Decode(&v) != nil {
-			return "", false, errors.New("header malformed")
-		}
-		if k != "typ" {
-			continue
-		}
-		if seen || json.Unmarshal(v, &typ) != nil {
-			return "", false, errors.New(`header "typ" malformed`)
-		}
-		seen = true
-	}
-	return typ, seen, nil
 }

@@ -154,13 +154,3 @@ func (s *ssfReceiver) ownsPush(clean string) bool {
 func (s *ssfReceiver) count(event, result string) {
 	s.events.WithLabelValues(event, result).Inc()
 }
-
-func nonEmptyStrings(list []string) []string {
-	var out []string
-	for _, v := range list {
-		if v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
-}

@@ -143,39 +143,28 @@ func (g *Gateway) receiveSET(audit *http.Request, raw string) error {
 			}
 		}
 	}
-	usedKey := usedSETPrefix + se.iss + "\x00" + se.jti
-	st, err := g.store.Check(ctx, revocation.Query{JTI: usedKey, Used: true})
-	if err != nil {
-		g.metrics.storeError("check", err)
-		countAll(ssfStoreUnavailable)
-		return err
-	}
-	if st.JTIUsed {
-		// Delivered again (a retry after an answer that was lost, or a
-		// second poller): already applied, so accepted without effect.
-		countAll(ssfReplayed)
-		return nil
-	}
-	for _, a := range actions {
-		if a.target == nil {
-			continue
-		}
-		if err := g.applySSF(audit, se, a); err != nil {
-			countAll(ssfStoreUnavailable)
-			return err
-		}
-	}
 	// The record outlives every effect the SET had: marks, sessions and
 	// jtis it revoked all lapse by now + max_token_lifetime + leeway, so a
-	// later replay could only redo what has lapsed.
-	used, err := g.store.MarkUsed(ctx, usedKey, g.latestExpiry())
-	if err != nil {
-		g.metrics.storeError("mark_used", err)
+	// later replay could only redo what has lapsed. A SET delivered again
+	// (a retry after an answer that was lost, or a second poller) was
+	// already applied, so it is accepted without effect.
+	replayed, err := g.applyOnce(ctx, pushedKey(usedSETPrefix, se.iss, se.jti), g.latestExpiry, func() error {
+		for _, a := range actions {
+			if a.target == nil {
+				continue
+			}
+			if err := g.applySSF(audit, se, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
 		countAll(ssfStoreUnavailable)
 		return err
-	}
-	if used {
-		countAll(ssfReplayed) // a concurrent delivery recorded it first
+	case replayed:
+		countAll(ssfReplayed)
 		return nil
 	}
 	countAll(ssfApplied)
