@@ -25,39 +25,30 @@ func isOwnPath(clean, own string) bool {
 	return strings.TrimSuffix(clean, "/") == strings.TrimSuffix(own, "/")
 }
 
-// serveOwnPath answers a path the gateway serves itself (logout, the OAuth
-// endpoints) on every
-// listener clients reach: the proxy's, and the decision listener, to which
-// an ingress routes them like to any backend. It reports whether the
-// cleaned path clean was one; fi gets the route and, on refusal, the
-// outcome.
+// serveOwnPath answers a path the gateway serves itself (ownRoute names
+// them) on every listener clients reach: the proxy's, and the decision
+// listener, to which an ingress routes them like to any backend. It
+// reports whether the cleaned path clean was one; fi gets the route and,
+// on refusal, the outcome.
 func (g *Gateway) serveOwnPath(w http.ResponseWriter, r *http.Request, clean string, fi *forwardInfo) bool {
-	if ep := g.oauth.endpoint(clean); ep != "" {
-		fi.route = "oauth_" + string(ep)
-		fi.outcome = g.serveOAuth(w, r, ep)
-		return true
-	}
-	if g.bcl.owns(clean) {
-		fi.route = "backchannel_logout"
-		fi.outcome = g.serveBackchannel(w, r)
-		return true
-	}
-	if g.ssf.ownsPush(clean) {
-		fi.route = "ssf_push"
-		fi.outcome = g.serveSSFPush(w, r)
-		return true
-	}
-	if g.gtr.owns(clean) {
-		fi.route = "global_revocation"
-		fi.outcome = g.serveGlobalRevocation(w, r)
-		return true
-	}
-	if !isOwnPath(clean, g.cfg.Logout.Path) {
+	route := g.ownRoute(clean)
+	if route == "" {
 		return false
 	}
-	fi.route = "logout"
-	if err := g.serveLogout(w, r); err != nil {
-		refuse(w, fi, err)
+	fi.route = route
+	switch route {
+	case "backchannel_logout":
+		fi.outcome = g.serveBackchannel(w, r)
+	case "ssf_push":
+		fi.outcome = g.serveSSFPush(w, r)
+	case "global_revocation":
+		fi.outcome = g.serveGlobalRevocation(w, r)
+	case "logout":
+		if err := g.serveLogout(w, r); err != nil {
+			refuse(w, fi, err)
+		}
+	default: // oauth_<endpoint>
+		fi.outcome = g.serveOAuth(w, r, g.oauth.endpoint(clean))
 	}
 	return true
 }
