@@ -99,18 +99,11 @@ func checkAudienceURL(ps *problems, key, raw string) {
 		ps.add(key, "is required when global_revocation.path is set: this endpoint's public URL, which the bearer JWT's aud must contain")
 		return
 	}
-	u, err := parseURL(raw)
-	if err != nil {
-		ps.add(key, "expected an https:// URL: %v", err)
+	u := checkHTTPSURL(ps, key, raw, "")
+	if u == nil {
 		return
 	}
 	switch {
-	case u.Scheme != "https" && u.Scheme != "http":
-		ps.add(key, "expected an https:// URL, got scheme %q", u.Scheme)
-	case u.Hostname() == "":
-		ps.add(key, "needs a host")
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
-		ps.add(key, "must be https:// (http:// is allowed only for a loopback host such as 127.0.0.1 or localhost)")
 	case u.User != nil:
 		ps.add(key, "must not contain credentials")
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#"):

@@ -136,19 +136,9 @@ func (c *Config) validateSSFPush(ps *problems) {
 func (c *Config) validateSSFPoll(ps *problems) {
 	s := &c.SSF
 	const key = "ssf.poll_url"
-	if u, err := parseURL(s.PollURL); err != nil {
-		ps.add(key, "expected an https:// URL: %v", err)
-	} else {
-		switch {
-		case u.Scheme != "https" && u.Scheme != "http":
-			ps.add(key, "expected an https:// URL, got scheme %q", u.Scheme)
-		case u.Hostname() == "":
-			ps.add(key, "needs a host")
-		case u.Scheme == "http" && !isLoopback(u.Hostname()):
-			ps.add(key, "must be https:// (http:// is allowed only for a loopback host such as 127.0.0.1 or localhost): the poll authorization and the events would travel in the clear")
-		case u.User != nil:
-			ps.add(key, "must not contain credentials: set ssf.poll_authorization (or poll_authorization_file)")
-		}
+	u := checkHTTPSURL(ps, key, s.PollURL, "the poll authorization and the events would travel in the clear")
+	if u != nil && u.User != nil {
+		ps.add(key, "must not contain credentials: set ssf.poll_authorization (or poll_authorization_file)")
 	}
 	if s.PollAuthorization != "" {
 		checkHeaderValue(ps, secretKey("ssf.poll_authorization", s.PollAuthorizationFile), s.PollAuthorization)

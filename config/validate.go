@@ -184,10 +184,18 @@ func (c *Config) validateJWT(ps *problems) {
 }
 
 func checkJWKSURL(ps *problems, key, raw string) {
+	checkHTTPSURL(ps, key, raw, "keys fetched in the clear can be replaced")
+}
+
+// checkHTTPSURL checks that raw is an absolute https:// URL with a host,
+// http:// being allowed for a loopback host only; why, when set, says what
+// plain http would expose. It returns the URL when all that holds, for the
+// caller's own checks, else nil (the problem added).
+func checkHTTPSURL(ps *problems, key, raw, why string) *url.URL {
 	u, err := parseURL(raw)
 	if err != nil {
 		ps.add(key, "expected an https:// URL: %v", err)
-		return
+		return nil
 	}
 	switch {
 	case u.Scheme != "https" && u.Scheme != "http":
@@ -195,8 +203,15 @@ func checkJWKSURL(ps *problems, key, raw string) {
 	case u.Hostname() == "":
 		ps.add(key, "needs a host")
 	case u.Scheme == "http" && !isLoopback(u.Hostname()):
-		ps.add(key, "must be https:// (http:// is allowed only for a loopback host such as 127.0.0.1 or localhost): keys fetched in the clear can be replaced")
+		msg := "must be https:// (http:// is allowed only for a loopback host such as 127.0.0.1 or localhost)"
+		if why != "" {
+			msg += ": " + why
+		}
+		ps.add(key, "%s", msg)
+	default:
+		return u
 	}
+	return nil
 }
 
 func checkClaims(ps *problems, key string, claims map[string]any) {
