@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -11,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/revgate/revgate/config"
-	"github.com/revgate/revgate/revocation"
 )
 
 // eventBackchannelLogout is the events member every logout token carries
@@ -82,15 +80,9 @@ func (g *Gateway) serveBackchannel(w http.ResponseWriter, r *http.Request) strin
 	err := g.backchannelLogout(w, r)
 	result, outcome := "accepted", OutcomeAllowed
 	if err != nil {
-		oe := oauthErrorFor(err)
-		if oe == errOAuthUnavailable && !errors.Is(err, revocation.ErrUnavailable) {
-			g.log.ErrorContext(r.Context(), "back-channel logout failed", "error", err.Error())
-		}
+		oe := g.pushRefusal(r, err, "back-channel logout failed")
 		writeOAuthError(w, oe)
 		result, outcome = oe.answer, oe.proxyOutcome()
-		if result == "store_unavailable" && r.Context().Err() != nil {
-			result, outcome = errOAuthClientGone.answer, OutcomeClientClosed
-		}
 	}
 	g.bcl.requests.WithLabelValues(result).Inc()
 	return outcome

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -97,13 +96,7 @@ func (g *Gateway) serveGlobalRevocation(w http.ResponseWriter, r *http.Request) 
 	err := g.globalRevocation(w, r)
 	result, outcome := "accepted", OutcomeAllowed
 	if err != nil {
-		oe := oauthErrorFor(err)
-		if oe == errOAuthUnavailable && !errors.Is(err, revocation.ErrUnavailable) {
-			g.log.ErrorContext(r.Context(), "global token revocation failed", "error", err.Error())
-		}
-		if oe.answer == errOAuthUnavailable.answer && r.Context().Err() != nil {
-			oe = errOAuthClientGone
-		}
+		oe := g.pushRefusal(r, err, "global token revocation failed")
 		writeGTRError(w, oe)
 		result, outcome = oe.answer, gtrOutcome(oe)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"strings"
 	"time"
 
@@ -115,4 +116,19 @@ func nonEmptyStrings(list []string) []string {
 		}
 	}
 	return out
+}
+
+// pushRefusal is the answer to a push that failed with err: its row of the
+// OAuth-style table. A failure the table does not know is logged as msg (a
+// store outage is not: it is counted); a store failure seen by a client
+// that has gone is counted as client_closed.
+func (g *Gateway) pushRefusal(r *http.Request, err error, msg string) *oauthError {
+	oe := oauthErrorFor(err)
+	if oe == errOAuthUnavailable && !errors.Is(err, revocation.ErrUnavailable) {
+		g.log.ErrorContext(r.Context(), msg, "error", err.Error())
+	}
+	if oe.answer == errOAuthUnavailable.answer && r.Context().Err() != nil {
+		return errOAuthClientGone
+	}
+	return oe
 }
