@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/revgate/revgate/internal/redistest"
@@ -40,37 +39,11 @@ func TestRedisCheckWithAnEmailIsStillOneRoundTrip(t *testing.T) {
 			if _, err := s.MarkEmail(ctx, "alice@example.COM", mark, time.Hour); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Check(ctx, tt.q); err != nil {
-				t.Fatal(err)
-			}
-			admin := srv.NewClient()
-			before := commandCalls(t, admin)
-			hook := &countingHook{}
-			client.AddHook(hook)
-
-			st, err := s.Check(ctx, tt.q)
-			if err != nil {
-				t.Fatal(err)
-			}
+			st, cost := countedCheck(t, srv, client, s, tt.q)
 			if tt.q.Email != "" && !st.EmailMark.Equal(mark) || tt.q.Email == "" && !st.EmailMark.IsZero() {
 				t.Fatalf("Check(%+v) = %+v", tt.q, st)
 			}
-			if got := hook.cmds.Load(); got != tt.wantCmds {
-				t.Errorf("Check sent %d single commands, want %d", got, tt.wantCmds)
-			}
-			if got := hook.pipelines.Load(); got != tt.wantPipeline {
-				t.Errorf("Check sent %d pipelines, want %d", got, tt.wantPipeline)
-			}
-			after := commandCalls(t, admin)
-			ran := make(map[string]int64)
-			for name, n := range after {
-				if d := n - before[name]; d != 0 {
-					ran[name] = d
-				}
-			}
-			if diff := cmp.Diff(tt.wantServer, ran); diff != "" {
-				t.Errorf("commands the server ran for one Check (-want +got):\n%s", diff)
-			}
+			cost.want(t, tt.wantCmds, tt.wantPipeline, tt.wantServer)
 		})
 	}
 }

@@ -180,6 +180,52 @@ func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 	}
 }
 
+// countedCheck runs s.Check(q) twice, the first to open the connections,
+// and measures the second: what client sent (through a hook) and what the
+// server ran (INFO commandstats, so srv must be the test's own).
+func countedCheck(t *testing.T, srv *redistest.Server, client redis.UniversalClient, s *revocation.Redis, q revocation.Query) (revocation.State, checkCost) {
+	t.Helper()
+	if _, err := s.Check(t.Context(), q); err != nil {
+		t.Fatal(err)
+	}
+	admin := srv.NewClient()
+	before := commandCalls(t, admin)
+	hook := &countingHook{}
+	client.AddHook(hook)
+	st, err := s.Check(t.Context(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := make(map[string]int64)
+	for name, n := range commandCalls(t, admin) {
+		if d := n - before[name]; d != 0 {
+			ran[name] = d
+		}
+	}
+	return st, checkCost{cmds: hook.cmds.Load(), pipelines: hook.pipelines.Load(), server: ran}
+}
+
+// checkCost is what one Check sent and what the server ran for it.
+type checkCost struct {
+	cmds, pipelines int64
+	server          map[string]int64
+}
+
+// want reports a cost other than wantCmds single commands, wantPipelines
+// pipelines and the server running wantServer.
+func (c checkCost) want(t *testing.T, wantCmds, wantPipelines int64, wantServer map[string]int64) {
+	t.Helper()
+	if c.cmds != wantCmds {
+		t.Errorf("Check sent %d single commands, want %d", c.cmds, wantCmds)
+	}
+	if c.pipelines != wantPipelines {
+		t.Errorf("Check sent %d pipelines, want %d", c.pipelines, wantPipelines)
+	}
+	if diff := cmp.Diff(wantServer, c.server); diff != "" {
+		t.Errorf("commands the server ran for one Check (-want +got):\n%s", diff)
+	}
+}
+
 // commandCalls sums the calls of every command the server has run, as
 // INFO commandstats counts them, leaving out INFO itself.
 func commandCalls(t *testing.T, c *redis.Client) map[string]int64 {
@@ -226,38 +272,11 @@ func TestRedisCheckIsOneRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			q := revocation.Query{JTI: "j1", Subject: "alice", Used: true}
-			// The first check opens the connections; count the second.
-			if _, err := s.Check(ctx, q); err != nil {
-				t.Fatal(err)
-			}
-			admin := srv.NewClient()
-			before := commandCalls(t, admin)
-			hook := &countingHook{}
-			client.AddHook(hook)
-
-			st, err := s.Check(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
+			st, cost := countedCheck(t, srv, client, s, q)
 			if !st.JTIRevoked || st.SubjectMark.IsZero() {
 				t.Fatalf("Check = %+v, want the jti revoked and a subject mark", st)
 			}
-			if got := hook.cmds.Load(); got != tt.wantCmds {
-				t.Errorf("Check sent %d single commands, want %d", got, tt.wantCmds)
-			}
-			if got := hook.pipelines.Load(); got != tt.wantPipeline {
-				t.Errorf("Check sent %d pipelines, want %d", got, tt.wantPipeline)
-			}
-			after := commandCalls(t, admin)
-			ran := make(map[string]int64)
-			for name, n := range after {
-				if d := n - before[name]; d != 0 {
-					ran[name] = d
-				}
-			}
-			if diff := cmp.Diff(tt.wantServer, ran); diff != "" {
-				t.Errorf("commands the server ran for one Check (-want +got):\n%s", diff)
-			}
+			cost.want(t, tt.wantCmds, tt.wantPipeline, tt.wantServer)
 		})
 	}
 }
@@ -530,37 +549,11 @@ func TestRedisCheckWithASessionIsStillOneRoundTrip(t *testing.T) {
 			if err := s.RevokeSession(ctx, "sid-1", time.Now().Add(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Check(ctx, tt.q); err != nil {
-				t.Fatal(err)
-			}
-			admin := srv.NewClient()
-			before := commandCalls(t, admin)
-			hook := &countingHook{}
-			client.AddHook(hook)
-
-			st, err := s.Check(ctx, tt.q)
-			if err != nil {
-				t.Fatal(err)
-			}
+			st, cost := countedCheck(t, srv, client, s, tt.q)
 			if st.SessionRevoked != (tt.q.Session != "") {
 				t.Fatalf("Check(%+v) = %+v", tt.q, st)
 			}
-			if got := hook.cmds.Load(); got != tt.wantCmds {
-				t.Errorf("Check sent %d single commands, want %d", got, tt.wantCmds)
-			}
-			if got := hook.pipelines.Load(); got != tt.wantPipeline {
-				t.Errorf("Check sent %d pipelines, want %d", got, tt.wantPipeline)
-			}
-			after := commandCalls(t, admin)
-			ran := make(map[string]int64)
-			for name, n := range after {
-				if d := n - before[name]; d != 0 {
-					ran[name] = d
-				}
-			}
-			if diff := cmp.Diff(tt.wantServer, ran); diff != "" {
-				t.Errorf("commands the server ran for one Check (-want +got):\n%s", diff)
-			}
+			cost.want(t, tt.wantCmds, tt.wantPipeline, tt.wantServer)
 		})
 	}
 }
