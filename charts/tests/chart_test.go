@@ -359,15 +359,7 @@ func TestWrongValuesFailWithAClearMessage(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			out, errOut, err := helm(t, append([]string{"template", "rel", chartDir}, tc.args...)...)
-			if err == nil {
-				t.Fatalf("helm template %v succeeded, want a failure; it rendered:\n%s", tc.args, out)
-			}
-			for _, want := range tc.want {
-				if !strings.Contains(errOut, want) {
-					t.Errorf("helm template %v failed, but its message does not say %q:\n%s", tc.args, want, errOut)
-				}
-			}
+			wantRenderFailure(t, tc.args, tc.want...)
 		})
 	}
 }
@@ -472,5 +464,20 @@ func TestSessionClaimIsLeftToRevgateUnlessSet(t *testing.T) {
 	}
 	if v, ok := jwtOf("--set-string", "jwt.sessionClaim=")["session_claim"]; !ok || v != "" {
 		t.Errorf(`jwt.sessionClaim="" gave session_claim = %v (present %v); want "" (off)`, v, ok)
+	}
+}
+
+// wantRenderFailure requires helm template with args to fail with a
+// message saying every one of want.
+func wantRenderFailure(t *testing.T, args []string, want ...string) {
+	t.Helper()
+	out, errOut, err := helm(t, append([]string{"template", "rel", chartDir}, args...)...)
+	if err == nil {
+		t.Fatalf("helm template %v succeeded, want a failure; it rendered:\n%s", args, out)
+	}
+	for _, w := range want {
+		if !strings.Contains(errOut, w) {
+			t.Errorf("helm template %v failed, but its message does not say %q:\n%s", args, w, errOut)
+		}
 	}
 }

@@ -124,15 +124,7 @@ func TestReceiverValuesAreChecked(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			out, errOut, err := helm(t, append([]string{"template", "rel", chartDir}, tc.args...)...)
-			if err == nil {
-				t.Fatalf("helm template %v succeeded, want a failure; it rendered:\n%s", tc.args, out)
-			}
-			for _, want := range tc.want {
-				if !strings.Contains(errOut, want) {
-					t.Errorf("helm template %v failed, but its message does not say %q:\n%s", tc.args, want, errOut)
-				}
-			}
+			wantRenderFailure(t, tc.args, tc.want...)
 		})
 	}
 }
